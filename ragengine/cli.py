@@ -1,0 +1,212 @@
+"""`ragengine index|ask|info|search|eval|ui`: the command line. Calls only the public API.
+
+Errors print one line (``error: ...``) on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ragengine.errors import InvalidInput, RagEngineError
+
+GENERATOR_CHOICES = ["llm", "openai", "extractive", "none"]
+STRATEGY_CHOICES = ["greedy", "dos", "mmr", "knapsack", "mcts"]
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", default=None, help="folder holding indexes (default: ./indexes or $RAGENGINE_INDEXES)")
+    p.add_argument("--budget", type=int, default=512, help="context tokens (hard cap), default 512")
+    p.add_argument("--total-budget", type=int, default=None, help="cap on every LLM token of the question")
+    p.add_argument(
+        "--generator",
+        choices=GENERATOR_CHOICES,
+        default=None,
+        help="llm (local SmolLM2), openai, extractive (no LLM), none (dry run); default: llm if installed",
+    )
+    p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="greedy", help="how the budget is spent")
+    p.add_argument("--retrieval", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--candidates", type=int, default=30, help="candidates offered to the selector")
+    p.add_argument("--base-url", default=None, help="openai generator: e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--model", default=None, help="openai generator: model name")
+    p.add_argument("--tokenizer", default=None, help="openai generator: o200k_base, cl100k_base, smollm2-135m-instruct")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per question)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragengine", description="RAG under a token budget it never exceeds.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build an index from files, folders, SQuAD JSON or a BEIR folder")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--name", required=True)
+    p.add_argument("--root", default=None)
+    p.add_argument("--chunk-size", type=int, default=128, help="tokens per chunk (generator tokenizer)")
+    p.add_argument("--chunk-overlap", type=int, default=16)
+    p.add_argument("--dense", choices=["flat", "ivf", "hnsw"], default="flat")
+    p.add_argument("--embedder", default="minilm-onnx-int8", help="minilm-onnx-int8 | minilm-st-fp32")
+    p.add_argument("--tokenizer", default="smollm2-135m-instruct")
+    p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", help="answer a question (or a --questions FILE.jsonl batch)")
+    p.add_argument("name", help="index name or folder")
+    p.add_argument("question", nargs="?", default=None)
+    p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
+    _add_engine_args(p)
+
+    p = sub.add_parser("info", help="show an index's manifest")
+    p.add_argument("name")
+    p.add_argument("--root", default=None)
+    return parser
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from ragengine import Engine, EngineConfig
+
+    opts: dict[str, Any] = {}
+    if args.generator == "openai":
+        opts = {"base_url": args.base_url, "model": args.model}
+        if args.tokenizer:
+            opts["tokenizer"] = args.tokenizer
+    config = EngineConfig(strategy=args.strategy, retrieval=args.retrieval, candidates=args.candidates)
+    return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
+
+
+def _read_questions(path: str) -> Iterator[tuple[str, str]]:
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(f"{path}: no such questions file")
+    with p.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InvalidInput(f"{path}:{lineno}: not valid JSON ({e.msg})") from e
+            if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
+                raise InvalidInput(f"{path}:{lineno}: each line needs a string field 'question'")
+            yield str(rec.get("id", lineno)), rec["question"]
+
+
+def _print_answer(ans: Any) -> None:
+    print(f"Q: {ans.question}")
+    print(f"A: {ans.text}")
+    reason = ans.trace.get("selection", {}).get("reason")
+    if reason:
+        print(f"   note: {reason}")
+    print(f"Citations ({len(ans.citations)}):")
+    for i, c in enumerate(ans.citations, 1):
+        snippet = c.text.replace("\n", " ")
+        print(
+            f"  [{i}] {c.doc_id} ({c.chunk_id}, {c.n_tokens} tok): {snippet[:110]}{'...' if len(snippet) > 110 else ''}"
+        )
+    print(f"Ledger (budget {ans.budget.context_tokens} context tokens, strategy {ans.trace.get('strategy')}):")
+    print("  " + ans.cost.table().replace("\n", "\n  "))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+    from ragengine.ingest.loaders import LoadReport
+
+    report = LoadReport()
+    t = time.perf_counter()
+    manifest = Engine.build_index(
+        args.paths,
+        args.name,
+        root=args.root,
+        embedder=args.embedder,
+        tokenizer=args.tokenizer,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        dense_kind=args.dense,
+        text_field=args.text_field,
+        progress=True,
+        report=report,
+    )
+    secs = time.perf_counter() - t
+    for path, why in report.skipped:
+        print(f"warning: skipped {path}: {why}", file=sys.stderr)
+    out = {
+        "name": manifest.name,
+        "documents": manifest.n_documents,
+        "chunks": manifest.n_chunks,
+        "seconds": round(secs, 2),
+        "chunks_per_s": round(manifest.n_chunks / secs, 1),
+        "skipped": [p for p, _ in report.skipped],
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"indexed {out['documents']} documents into {out['chunks']} chunks as {manifest.name!r} "
+            f"in {out['seconds']} s ({out['chunks_per_s']} chunks/s)"
+        )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from ragengine import Budget
+
+    if (args.question is None) == (args.questions is None):
+        raise InvalidInput("give either a question or --questions FILE.jsonl")
+    budget = Budget(context_tokens=args.budget, total_tokens=args.total_budget)
+    engine = _engine(args)
+    if args.question is not None:
+        ans = engine.ask(args.question, budget)
+        if args.json:
+            print(json.dumps({**ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False))
+        else:
+            _print_answer(ans)
+        return 0
+    from tqdm import tqdm
+
+    items = list(_read_questions(args.questions))
+    for qid, q in tqdm(items, desc="questions", unit="q", file=sys.stderr):
+        ans = engine.ask(q, budget)
+        if args.json:
+            print(
+                json.dumps({"id": qid, **ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False),
+                flush=True,
+            )
+        else:
+            _print_answer(ans)
+            print()
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+
+    info = Engine.from_index(args.name, root=args.root, generator="none").info()
+    info.pop("files", None)
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except RagEngineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

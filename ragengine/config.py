@@ -1,0 +1,33 @@
+"""Engine configuration: which stages run and with what settings. Saved nowhere; indexes carry their own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragengine.budget import PriceTable
+from ragengine.errors import InvalidInput
+from ragengine.retrieve.hybrid import MODES
+
+
+@dataclass
+class EngineConfig:
+    """Defaults a caller can override per engine; per-question options go to ``Engine.ask``."""
+
+    strategy: str = "greedy"
+    retrieval: str = "hybrid"
+    candidates: int = 30
+    depth: int = 100
+    rrf_k: int = 60
+    max_new_tokens: int = 32
+    seed: int = 0
+    prices: PriceTable = field(default_factory=PriceTable)
+    selector_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.retrieval not in MODES:
+            raise InvalidInput(f"unknown retrieval mode {self.retrieval!r}; choose one of {', '.join(MODES)}")
+        for name in ("candidates", "depth", "rrf_k", "max_new_tokens"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise InvalidInput(f"{name} must be a positive int, got {v!r}")

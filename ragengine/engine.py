@@ -1,0 +1,195 @@
+"""The public entry point: build an index, open it, ask questions under a token budget.
+
+>>> from ragengine import Engine, Budget
+>>> engine = Engine.from_index("demo")  # doctest: +SKIP
+>>> answer = engine.ask("Who founded the city?", budget=Budget(context_tokens=256))  # doctest: +SKIP
+>>> answer.text, answer.cost.context_tokens  # doctest: +SKIP
+
+Constructors are light: the index, embedder and generator load on the first question
+(or on ``warm_up()``). Replacing a stage is one keyword argument.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ragengine.budget import Budget
+from ragengine.config import EngineConfig
+from ragengine.embed.base import Embedder, get_embedder
+from ragengine.generate.base import Generator, default_generator_name, get_generator
+from ragengine.index.manifest import Manifest
+from ragengine.index.store import LoadedIndex, build_index, resolve_index_dir
+from ragengine.ingest.chunking import Chunker
+from ragengine.ingest.loaders import LoadReport, iter_documents
+from ragengine.pipeline import Pipeline
+from ragengine.retrieve.hybrid import HybridRetriever
+from ragengine.select.base import Selector
+from ragengine.tokens import TokenCounter, get_token_counter
+from ragengine.types import Answer, Document
+
+log = logging.getLogger(__name__)
+
+
+def _as_budget(budget: Budget | int) -> Budget:
+    return budget if isinstance(budget, Budget) else Budget(context_tokens=budget)
+
+
+def _selector(name: str, options: dict[str, Any]) -> Selector:
+    from ragengine.select.greedy import GreedySelector
+
+    if name == "greedy" and not options:
+        return GreedySelector()
+    from ragengine.select.registry import get_selector
+
+    return get_selector(name, **options)
+
+
+class Engine:
+    """Answers questions over one index. Not thread-safe across ``ask`` calls with a local LLM."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        generator: str | Generator | None = None,
+        embedder: str | Embedder | None = None,
+        config: EngineConfig | None = None,
+        generator_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.folder = folder
+        self.manifest = Manifest.read(folder)
+        emb_id = embedder if isinstance(embedder, str) or embedder is None else embedder.id
+        if isinstance(emb_id, str):
+            emb_id = get_embedder(emb_id).id
+        self.manifest.check_compatible(embedder=emb_id)
+        self.config = config or EngineConfig()
+        self._embedder = embedder if embedder is not None and not isinstance(embedder, str) else None
+        self._embedder_name = emb_id or self.manifest.embedder
+        gen = default_generator_name() if generator is None else generator
+        self.generator: Generator | None = (
+            get_generator(gen, **(generator_options or {})) if isinstance(gen, str) else gen
+        )
+        self._index: LoadedIndex | None = None
+        self._pipelines: dict[str, Pipeline] = {}
+
+    @classmethod
+    def from_index(cls, name_or_path: str | Path, *, root: str | Path | None = None, **kwargs: Any) -> Engine:
+        """Open ``indexes/NAME`` (or a folder path). Raises IndexNotFound / IndexMismatch with the fix."""
+        return cls(resolve_index_dir(name_or_path, root), **kwargs)
+
+    @property
+    def index(self) -> LoadedIndex:
+        if self._index is None:
+            self._index = LoadedIndex.load(self.folder, embedder=self.manifest.embedder)
+        return self._index
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self._embedder_name)
+        return self._embedder
+
+    @property
+    def counter(self) -> TokenCounter:
+        name = self.generator.tokenizer if self.generator is not None else self.manifest.tokenizer
+        return get_token_counter(name)
+
+    def warm_up(self) -> Engine:
+        """Load the index and models now rather than on the first question."""
+        self.pipeline(self.config.strategy)
+        self.embedder.embed(["warm up"])
+        load = getattr(self.generator, "load", None)
+        if callable(load):
+            load()
+        return self
+
+    def pipeline(self, strategy: str | None = None, selector: Selector | None = None) -> Pipeline:
+        name = selector.name if selector is not None else (strategy or self.config.strategy)
+        if selector is not None or name not in self._pipelines:
+            c = self.config
+            retriever = HybridRetriever(self.index, self.embedder, mode=c.retrieval, depth=c.depth, rrf_k=c.rrf_k)
+            pipe = Pipeline(
+                retriever,
+                selector or _selector(name, dict(c.selector_options)),
+                self.generator,
+                self.counter,
+                self.manifest.tokenizer,
+                c.prices,
+                c.candidates,
+                c.max_new_tokens,
+                c.seed,
+            )
+            if selector is not None:
+                return pipe
+            self._pipelines[name] = pipe
+        return self._pipelines[name]
+
+    def ask(
+        self,
+        question: str,
+        budget: Budget | int = 512,
+        *,
+        strategy: str | None = None,
+        selector: Selector | None = None,
+    ) -> Answer:
+        """Answer under ``budget`` (a Budget or an int of context tokens)."""
+        b = _as_budget(budget)
+        return self.pipeline(strategy, selector).run(question, b)
+
+    def ask_many(self, questions: Iterable[str], budget: Budget | int = 512, **kwargs: Any) -> Iterator[Answer]:
+        b = _as_budget(budget)
+        for q in questions:
+            yield self.ask(q, b, **kwargs)
+
+    def info(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return {**asdict(self.manifest), "path": str(self.folder), "version": self.manifest.version}
+
+    def with_config(self, **changes: Any) -> Engine:
+        """A copy sharing the loaded index and models, with some config fields changed."""
+        other = object.__new__(Engine)
+        other.__dict__.update(self.__dict__)
+        other.config = replace(self.config, **changes)
+        other._pipelines = {}
+        return other
+
+    @staticmethod
+    def build_index(
+        paths: Sequence[str | Path] | Iterable[Document],
+        name: str,
+        *,
+        root: str | Path | None = None,
+        embedder: str | Embedder = "minilm-onnx-int8",
+        tokenizer: str = "smollm2-135m-instruct",
+        chunk_size: int = 128,
+        chunk_overlap: int = 16,
+        dense_kind: str = "flat",
+        text_field: str = "text",
+        progress: bool = False,
+        report: LoadReport | None = None,
+    ) -> Manifest:
+        """Index files, folders or Documents into ``root/name`` atomically; returns the manifest."""
+        items = list(paths) if not isinstance(paths, list) else paths
+        emb = get_embedder(embedder) if isinstance(embedder, str) else embedder
+        chunker = Chunker(get_token_counter(tokenizer), chunk_size, chunk_overlap)
+        if items and all(isinstance(p, Document) for p in items):
+            docs: Iterable[Document] = items  # type: ignore[assignment]
+            sources: list[str] = []
+        else:
+            sources = [str(p) for p in items]
+            docs = iter_documents(items, text_field=text_field, report=report)  # type: ignore[arg-type]
+        return build_index(
+            docs,
+            name,
+            embedder=emb,
+            chunker=chunker,
+            root=root,
+            dense_kind=dense_kind,
+            progress=progress,
+            sources=sources,
+        )

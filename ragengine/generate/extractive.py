@@ -1,0 +1,54 @@
+"""Extractive answers without an LLM: the context sentence that best matches the question.
+
+Sentences are scored by the summed inverse frequency (within the context) of the question's
+content words they contain, ties to the earlier sentence. Costs no LLM tokens; used when no
+LLM is installed, and a useful floor for what retrieval alone delivers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from ragengine.types import Generation
+
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_WORD = re.compile(r"\w+")
+STOPWORDS = frozenset(
+    (
+        "a an the of in on at to for from by with and or is are was were be been being what which who whom whose "
+        "when where why how did do does that this these those it its as into than then there their they he she "
+        "his her i you we our your not no"
+    ).split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+    tokenizer = "smollm2-135m-instruct"
+
+    def __init__(self, tokenizer: str = "smollm2-135m-instruct") -> None:
+        self.tokenizer = tokenizer
+
+    def prompt_overhead(self, question: str) -> int:
+        return 0
+
+    def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
+        sentences = [s.strip() for c in contexts for s in _SENT.split(c) if s.strip()]
+        if not sentences:
+            return Generation(text="", model=self.name)
+        q = set(content_words(question))
+        sets = [set(content_words(s)) for s in sentences]
+        df = {w: sum(1 for s in sets if w in s) for w in q}
+        n = len(sentences)
+
+        def score(i: int) -> float:
+            return sum(math.log(1 + n / df[w]) for w in q & sets[i] if df[w])
+
+        best = max(range(n), key=lambda i: (score(i), -i))
+        return Generation(text=sentences[best], model=self.name)

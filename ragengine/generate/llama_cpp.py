@@ -1,0 +1,103 @@
+"""Local generation with llama.cpp: SmolLM2-135M-Instruct (Q4_1 GGUF) by default.
+
+The chat template comes from the GGUF file; temperature 0; generation stops at the first
+newline (answers are short). Token counts come from llama.cpp's own usage report, so the
+ledger is exact. About 0.2-1.5 s per answer on 2 cores, dominated by prompt processing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ragengine.errors import GenerationError, InvalidInput, MissingDependency
+from ragengine.generate.prompt import chat_messages, clean_answer
+from ragengine.tokens import _quiet_stderr, smollm2_gguf_path
+from ragengine.types import Generation
+
+
+class LlamaCppGenerator:
+    name = "llm"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 2048,
+        threads: int = 2,
+        max_tokens: int = 32,
+        temperature: float = 0.0,
+        seed: int = 0,
+        tokenizer: str = "smollm2-135m-instruct",
+    ) -> None:
+        if max_tokens <= 0 or n_ctx < 256:
+            raise InvalidInput(f"max_tokens must be > 0 and n_ctx >= 256, got {max_tokens}, {n_ctx}")
+        self.model_path = Path(model_path) if model_path else None
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self.tokenizer = tokenizer if model_path is None else f"gguf:{Path(model_path).name}"
+        self._llm: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Any:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as e:
+                raise MissingDependency("the local LLM generator (llama-cpp-python)", "llm") from e
+            path = self.model_path or smollm2_gguf_path()
+            if not path.is_file():
+                raise InvalidInput(f"model file {path} does not exist")
+            with _quiet_stderr():
+                self._llm = Llama(
+                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, seed=self.seed, verbose=False
+                )
+        return self._llm
+
+    def _template_tokens(self, messages: list[dict[str, str]]) -> int:
+        llm = self.load()
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            text = "".join(m["content"] for m in messages)
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)) + 8 * len(messages)
+        eos = llm._model.token_get_text(llm.token_eos())
+        bos = llm._model.token_get_text(llm.token_bos())
+        fmt: Any = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+        prompt = fmt(messages=messages).prompt
+        return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def prompt_overhead(self, question: str) -> int:
+        return self._template_tokens(chat_messages(question, []))
+
+    def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
+        llm = self.load()
+        messages = chat_messages(question, contexts)
+        budget = max_tokens if max_tokens is not None else self.max_tokens
+        with self._lock:
+            try:
+                llm.reset()
+                out = llm.create_chat_completion(
+                    messages=messages,
+                    temperature=self.temperature,
+                    max_tokens=budget,
+                    seed=self.seed,
+                    stop=["\n"],
+                )
+            except ValueError as e:  # llama.cpp raises ValueError when the prompt exceeds n_ctx
+                raise GenerationError(f"llama.cpp refused the prompt: {e}; lower the budget or raise n_ctx") from e
+        usage = out.get("usage") or {}
+        text = out["choices"][0]["message"].get("content") or ""
+        return Generation(
+            text=clean_answer(text),
+            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            completion_tokens=int(usage.get("completion_tokens", 0)),
+            llm_calls=1,
+            model=Path(self.model_path or "SmolLM2-135M-Instruct.Q4_1.gguf").name,
+        )

@@ -1,0 +1,95 @@
+"""The index manifest: what built the index, and checksums of every file, checked on load.
+
+Loading an index with a different embedder, tokenizer or format version is an
+``IndexMismatch``; a missing or altered file is ``IndexCorrupted``. Both name the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragengine.errors import IndexCorrupted, IndexMismatch
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Manifest:
+    name: str
+    embedder: str
+    dim: int
+    tokenizer: str
+    chunking: dict[str, Any]
+    dense_kind: str
+    bm25: dict[str, Any]
+    n_documents: int
+    n_chunks: int
+    format_version: int = FORMAT_VERSION
+    created: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+    def write(self, folder: Path) -> None:
+        self.files = {
+            p.relative_to(folder).as_posix(): sha256_file(p)
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MANIFEST
+        }
+        (folder / MANIFEST).write_text(json.dumps(asdict(self), indent=2, sort_keys=True), encoding="utf-8")
+
+    @property
+    def version(self) -> str:
+        """A short id of this index's content: changes whenever any file changes (cache keys use it)."""
+        blob = json.dumps(self.files, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        path = folder / MANIFEST
+        if not path.is_file():
+            raise IndexCorrupted(f"{folder} has no {MANIFEST}; rebuild it with `ragengine index PATH --name NAME`")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (json.JSONDecodeError, TypeError) as e:
+            raise IndexCorrupted(f"{path} is not a valid manifest ({e}); rebuild the index") from e
+
+    def check_compatible(self, *, embedder: str | None = None, tokenizer: str | None = None) -> None:
+        if self.format_version != FORMAT_VERSION:
+            raise IndexMismatch(
+                f"index {self.name!r} has format version {self.format_version}, this ragengine reads "
+                f"{FORMAT_VERSION}; rebuild it with `ragengine index`"
+            )
+        if embedder is not None and embedder != self.embedder:
+            raise IndexMismatch(
+                f"index {self.name!r} was built with embedder {self.embedder!r} but {embedder!r} was asked for; "
+                f"load it with embedder={self.embedder!r} or rebuild it with the new embedder"
+            )
+        if tokenizer is not None and tokenizer != self.tokenizer:
+            raise IndexMismatch(
+                f"index {self.name!r} counts tokens with {self.tokenizer!r} but the generator uses {tokenizer!r}; "
+                "rebuild the index with --tokenizer matching the generator"
+            )
+
+    def verify_files(self, folder: Path) -> None:
+        for rel, digest in self.files.items():
+            p = folder / rel
+            if not p.is_file():
+                raise IndexCorrupted(f"index {self.name!r} is missing {rel}; rebuild it with `ragengine index`")
+            if sha256_file(p) != digest:
+                raise IndexCorrupted(
+                    f"index {self.name!r}: {rel} does not match its checksum (corrupted or edited); rebuild it"
+                )

