@@ -95,7 +95,7 @@ class Engine:
 
     @property
     def counter(self) -> TokenCounter:
-        name = self.generator.tokenizer if self.generator is not None else self.manifest.tokenizer
+        name = getattr(self.generator, "tokenizer", "") or self.manifest.tokenizer
         return get_token_counter(name)
 
     def warm_up(self) -> Engine:

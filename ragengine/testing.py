@@ -51,9 +51,13 @@ class EchoGenerator:
     """Answers with the first sentence of the first context block; spends no LLM tokens."""
 
     name = "echo"
+    tokenizer = "whitespace"
 
     def __init__(self) -> None:
         self.counter = WhitespaceCounter()
+
+    def prompt_overhead(self, question: str) -> int:
+        return self.counter.count(question) + 4
 
     def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
         if not contexts:

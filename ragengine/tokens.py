@@ -11,6 +11,7 @@ bit-identical to tiktoken and offline.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import os
@@ -78,6 +79,7 @@ class LlamaTokenCounter:
             path = self.model_path or smollm2_gguf_path()
             with _quiet_stderr():
                 self._llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
+            atexit.register(self._llama.close)  # free before interpreter teardown (avoids a noisy __del__)
         return self._llama
 
     def encode(self, text: str) -> list[int]:

@@ -25,8 +25,9 @@ def tiny_docs() -> list[Document]:
 def tiny_index(tmp_path: Path) -> Path:
     from ragengine import Engine
 
-    Engine.build_index(tiny_docs(), "tiny", root=tmp_path, embedder="hash-64", tokenizer="whitespace", chunk_size=16,
-                       chunk_overlap=0)
+    Engine.build_index(
+        tiny_docs(), "tiny", root=tmp_path, embedder="hash-64", tokenizer="whitespace", chunk_size=16, chunk_overlap=0
+    )
     return tmp_path / "tiny"
 
 

@@ -30,9 +30,9 @@ def content_words(text: str) -> list[str]:
 
 class ExtractiveGenerator:
     name = "extractive"
-    tokenizer = "smollm2-135m-instruct"
 
-    def __init__(self, tokenizer: str = "smollm2-135m-instruct") -> None:
+    def __init__(self, tokenizer: str = "") -> None:
+        # "" = count budgets with the index's tokenizer (no LLM reads this context)
         self.tokenizer = tokenizer
 
     def prompt_overhead(self, question: str) -> int:

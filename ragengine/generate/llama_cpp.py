@@ -7,6 +7,7 @@ ledger is exact. About 0.2-1.5 s per answer on 2 cores, dominated by prompt proc
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -57,7 +58,13 @@ class LlamaCppGenerator:
                 self._llm = Llama(
                     model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, seed=self.seed, verbose=False
                 )
+            atexit.register(self.close)  # free the model before interpreter teardown (avoids a noisy __del__)
         return self._llm
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
 
     def _template_tokens(self, messages: list[dict[str, str]]) -> int:
         llm = self.load()

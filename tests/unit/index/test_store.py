@@ -23,7 +23,7 @@ def test_build_and_load_round_trip(tiny_index: Path) -> None:
     assert idx.vectors.shape == (5, 64)
     assert idx.chunks[0].doc_id == "paris"
     assert not any(p.suffix in (".pkl", ".pickle") for p in tiny_index.rglob("*"))
-    scores, ids = idx.dense.search(np.asarray(HashEmbedder(64).embed(["capital of Italy"])), 1)
+    _, ids = idx.dense.search(np.asarray(HashEmbedder(64).embed(["capital of Italy"])), 1)
     assert idx.chunks[int(ids[0][0])].doc_id == "rome"
 
 
@@ -52,8 +52,15 @@ def test_unknown_index_lists_what_exists(tiny_index: Path) -> None:
 def test_failed_build_keeps_the_old_index(tiny_index: Path) -> None:
     before = Manifest.read(tiny_index).files
     with pytest.raises(EmptyCorpus, match="no text to index"):
-        Engine.build_index([Document("e", "  ")], "tiny", root=tiny_index.parent, embedder="hash-64",
-                           tokenizer="whitespace", chunk_size=16, chunk_overlap=0)
+        Engine.build_index(
+            [Document("e", "  ")],
+            "tiny",
+            root=tiny_index.parent,
+            embedder="hash-64",
+            tokenizer="whitespace",
+            chunk_size=16,
+            chunk_overlap=0,
+        )
     assert Manifest.read(tiny_index).files == before
     assert [p.name for p in tiny_index.parent.iterdir() if p.name.startswith(".")] == []
 
@@ -66,8 +73,15 @@ class _Interrupting(HashEmbedder):
 def test_interrupted_build_keeps_the_old_index(tiny_index: Path) -> None:
     before = Manifest.read(tiny_index).files
     with pytest.raises(KeyboardInterrupt):
-        Engine.build_index(tiny_docs(), "tiny", root=tiny_index.parent, embedder=_Interrupting(64),
-                           tokenizer="whitespace", chunk_size=16, chunk_overlap=0)
+        Engine.build_index(
+            tiny_docs(),
+            "tiny",
+            root=tiny_index.parent,
+            embedder=_Interrupting(64),
+            tokenizer="whitespace",
+            chunk_size=16,
+            chunk_overlap=0,
+        )
     LoadedIndex.load(tiny_index)
     assert Manifest.read(tiny_index).files == before
     assert [p.name for p in tiny_index.parent.iterdir() if p.name.startswith(".")] == []

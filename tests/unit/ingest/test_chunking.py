@@ -27,8 +27,10 @@ def test_chunks_respect_size_and_are_stable() -> None:
 
 def test_streamed_parts_continue_positions() -> None:
     chunker = Chunker(WhitespaceCounter(), chunk_size=16, chunk_overlap=0)
-    parts = [Document("big", "one two three four. five six.", {"part": 0}),
-             Document("big", "seven eight nine ten.", {"part": 1})]
+    parts = [
+        Document("big", "one two three four. five six.", {"part": 0}),
+        Document("big", "seven eight nine ten.", {"part": 1}),
+    ]
     chunks = list(chunker.chunks(parts))
     assert [c.position for c in chunks] == [0, 1]
     assert len({c.chunk_id for c in chunks}) == 2
@@ -38,9 +40,14 @@ def test_blank_documents_give_no_chunks() -> None:
     assert list(Chunker(WhitespaceCounter(), 16, 0).chunks([Document("e", "   \n ")])) == []
 
 
-@pytest.mark.parametrize(("size", "overlap", "msg"), [(8, 0, "chunk_size must be an int >= 16"),
-                                                      (32, 32, "chunk_overlap must be in"),
-                                                      (32, -1, "chunk_overlap must be in")])
+@pytest.mark.parametrize(
+    ("size", "overlap", "msg"),
+    [
+        (8, 0, "chunk_size must be an int >= 16"),
+        (32, 32, "chunk_overlap must be in"),
+        (32, -1, "chunk_overlap must be in"),
+    ],
+)
 def test_chunker_validates(size: int, overlap: int, msg: str) -> None:
     with pytest.raises(InvalidInput, match=msg):
         Chunker(WhitespaceCounter(), size, overlap)
