@@ -1,0 +1,41 @@
+"""Selectors by name, for ``--strategy`` and configs: ``get_selector("mcts", iterations=500)``.
+
+Constructors only validate and store (no work happens until ``select``), so building a selector
+per query costs microseconds.
+
+>>> get_selector("knapsack").name
+'knapsack'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ragengine.errors import InvalidInput
+from ragengine.select.base import Selector
+from ragengine.select.dos import DOSSelector
+from ragengine.select.greedy import GreedySelector
+from ragengine.select.knapsack import KnapsackSelector
+from ragengine.select.mcts import MCTSSelector
+from ragengine.select.mmr import MMRSelector
+
+_FACTORIES: dict[str, Callable[..., Selector]] = {
+    "greedy": GreedySelector,
+    "dos": DOSSelector,
+    "mmr": MMRSelector,
+    "knapsack": KnapsackSelector,
+    "mcts": MCTSSelector,
+}
+STRATEGIES: tuple[str, ...] = tuple(_FACTORIES)
+
+
+def get_selector(name: str, **options: Any) -> Selector:
+    """The selector called ``name`` (case-insensitive), built with ``options`` as keyword arguments."""
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in _FACTORIES:
+        raise InvalidInput(f"unknown selection strategy {name!r}; valid names: {', '.join(STRATEGIES)}")
+    try:
+        return _FACTORIES[key](**options)
+    except TypeError as e:
+        raise InvalidInput(f"bad options for strategy {key!r}: {e}") from e
