@@ -29,7 +29,7 @@ from ragengine.pipeline import Pipeline
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.select.base import Selector
 from ragengine.tokens import TokenCounter, get_token_counter
-from ragengine.types import Answer, Document
+from ragengine.types import Answer, Document, Retrieved
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +135,19 @@ class Engine:
         *,
         strategy: str | None = None,
         selector: Selector | None = None,
+        retrieved: Retrieved | None = None,
     ) -> Answer:
-        """Answer under ``budget`` (a Budget or an int of context tokens)."""
+        """Answer under ``budget`` (a Budget or an int of context tokens).
+
+        ``retrieved`` (from ``engine.retrieve(question)``) skips retrieval: a what-if over budgets or
+        strategies then re-runs only selection (and generation, if a generator is set).
+        """
         b = _as_budget(budget)
-        return self.pipeline(strategy, selector).run(question, b)
+        return self.pipeline(strategy, selector).run(question, b, retrieved=retrieved)
+
+    def retrieve(self, question: str) -> Retrieved:
+        """The fused candidates for ``question`` (no selection, no generation)."""
+        return self.pipeline().retrieve(question)
 
     def ask_many(self, questions: Iterable[str], budget: Budget | int = 512, **kwargs: Any) -> Iterator[Answer]:
         b = _as_budget(budget)

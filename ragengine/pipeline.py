@@ -65,17 +65,25 @@ class Pipeline:
             )
         return budget.context_tokens, ""
 
-    def run(self, question: str, budget: Budget, *, trace_candidates: bool = True) -> Answer:
+    def retrieve(self, question: str) -> Retrieved:
+        return self.retriever.retrieve(check_question(question), self.candidates)
+
+    def run(
+        self, question: str, budget: Budget, *, retrieved: Retrieved | None = None, trace_candidates: bool = True
+    ) -> Answer:
+        """Answer ``question``; pass ``retrieved`` (from ``retrieve``) to re-run only selection and generation."""
         question = check_question(question)
         if not isinstance(budget, Budget):
             raise InvalidInput(f"budget must be a ragengine.Budget, got {type(budget).__name__}")
         ledger = Ledger(prices=self.prices)
         trace: dict[str, Any] = {"strategy": self.selector.name, "generator": getattr(self.generator, "name", "none")}
 
+        cached = retrieved is not None
         t = time.perf_counter()
-        retrieved = self.retriever.retrieve(question, self.candidates)
-        ledger.charge("retrieve", ms=(time.perf_counter() - t) * 1000)
-        trace["retrieval"] = {"mode": self.retriever.mode, **retrieved.stats}
+        if retrieved is None:
+            retrieved = self.retriever.retrieve(question, self.candidates)
+        ledger.charge("retrieve", ms=0.0 if cached else (time.perf_counter() - t) * 1000)
+        trace["retrieval"] = {"mode": self.retriever.mode, "cached": cached, **retrieved.stats}
 
         t = time.perf_counter()
         ctx_budget, why = self.context_budget(question, budget)

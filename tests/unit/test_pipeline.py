@@ -85,3 +85,13 @@ def test_context_never_exceeds_budget(
     smallest = min(c["cost"] for c in ans.trace["candidates"]) if ans.trace["candidates"] else None
     if smallest is None or budget < smallest:
         assert ans.citations == [] and ans.trace["selection"]["reason"]
+
+
+def test_cached_retrieval_reruns_only_selection(tiny_index: Path) -> None:
+    eng = _engine(tiny_index)
+    retrieved = eng.retrieve("Which river flows north?")
+    small = eng.ask("Which river flows north?", 14, retrieved=retrieved)
+    large = eng.ask("Which river flows north?", 60, retrieved=retrieved)
+    assert small.trace["retrieval"]["cached"] is True and small.cost.stages["retrieve"].ms == 0.0
+    assert small.cost.context_tokens <= 14 < large.cost.context_tokens <= 60
+    assert [c["chunk_id"] for c in small.trace["candidates"]] == [c["chunk_id"] for c in large.trace["candidates"]]
