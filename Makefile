@@ -36,8 +36,8 @@ demo: $(VENV)/.installed-run
 	$(BIN)/ragengine ask demo "Who did Tesla partner with in 1886?" --budget 256
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check ragengine tests ui
-	$(BIN)/ruff format --check ragengine tests ui
+	$(BIN)/ruff check ragengine tests $(wildcard ui eval/*.py)
+	$(BIN)/ruff format --check ragengine tests $(wildcard ui eval/*.py)
 	$(BIN)/mypy ragengine
 
 test: lint
