@@ -68,7 +68,7 @@ def server() -> Iterator[str]:
 
 
 def test_openai_backend_answers_with_exact_usage(server: str, demo_index: Path) -> None:
-    gen = OpenAIGenerator(base_url=server, model="smollm2", tokenizer="smollm2-135m-instruct")
+    gen = OpenAIGenerator(base_url=server, model="smollm2", tokenizer="smollm2-135m-instruct", timeout_s=600)
     eng = Engine.from_index(demo_index, generator=gen)
     ans = eng.ask("When was Sky Digital launched?", Budget(context_tokens=200))
     stage = ans.cost.stages["generate"]
