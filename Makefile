@@ -6,7 +6,7 @@ WHEELS  := $(HOME)/.cache/ragengine-wheels
 LLAMA   := llama-cpp-python==0.3.36
 PIP     := $(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS)
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test lint bench chromium clean-venv
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,7 +40,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check ragengine tests $(wildcard ui eval/*.py)
 	$(BIN)/mypy ragengine
 
-test: lint
+# The browser test drives Debian's Chromium (no browser download): install it when missing and we are root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != "0" ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "warning: could not install chromium; the browser test will skip"
+
+test: lint chromium
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 clean-venv:

@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
     _add_engine_args(p)
 
+    p = sub.add_parser("ui", help="serve the Streamlit console on 127.0.0.1")
+    p.add_argument("--index", default=None, help="index to open first")
+    p.add_argument("--root", default=None)
+    p.add_argument("--port", type=int, default=8501)
+
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("name")
     p.add_argument("--root", default=None)
@@ -192,7 +197,50 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info}
+def ui_app_path() -> Path:
+    """The console script: shipped inside the package (a link to ui/app.py in a checkout)."""
+    import ragengine
+
+    path = (Path(ragengine.__file__).parent / "_ui" / "app.py").resolve()
+    if not path.is_file():
+        raise InvalidInput(f"the console app is missing at {path}; reinstall ragengine with the ui extra")
+    return path
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        from ragengine.errors import MissingDependency
+
+        raise MissingDependency("the console (streamlit)", "ui")
+    env = dict(os.environ)
+    if args.index:
+        env["RAGENGINE_UI_INDEX"] = args.index
+    if args.root:
+        env["RAGENGINE_INDEXES"] = str(args.root)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ui_app_path()),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(f"serving the console on http://127.0.0.1:{args.port}", file=sys.stderr)
+    return subprocess.call(cmd, env=env)
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui}
 
 
 def main(argv: list[str] | None = None) -> int:

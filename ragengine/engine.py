@@ -12,7 +12,7 @@ Constructors are light: the index, embedder and generator load on the first ques
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from ragengine.config import EngineConfig
 from ragengine.embed.base import Embedder, get_embedder
 from ragengine.generate.base import Generator, default_generator_name, get_generator
 from ragengine.index.manifest import Manifest
-from ragengine.index.store import LoadedIndex, build_index, resolve_index_dir
+from ragengine.index.store import LoadedIndex, build_index, list_indexes, resolve_index_dir
 from ragengine.ingest.chunking import Chunker
 from ragengine.ingest.loaders import LoadReport, iter_documents
 from ragengine.pipeline import Pipeline
@@ -154,6 +154,26 @@ class Engine:
         for q in questions:
             yield self.ask(q, b, **kwargs)
 
+    @staticmethod
+    def list_indexes(root: str | Path | None = None) -> list[str]:
+        """Names of the indexes under ``root`` (default ./indexes or $RAGENGINE_INDEXES)."""
+        return list_indexes(root)
+
+    def corpus_stats(self) -> dict[str, Any]:
+        """Counts and chunk sizes of the loaded index (for the console and ``ragengine info``)."""
+        sizes = [c.n_tokens for c in self.index.chunks]
+        docs: dict[str, int] = {}
+        for c in self.index.chunks:
+            docs[c.doc_id] = docs.get(c.doc_id, 0) + 1
+        return {
+            "documents": len(docs),
+            "chunks": len(sizes),
+            "chunk_tokens": sizes,
+            "mean_chunk_tokens": sum(sizes) / max(1, len(sizes)),
+            "total_tokens": sum(sizes),
+            "largest_documents": sorted(docs.items(), key=lambda kv: -kv[1])[:10],
+        }
+
     def info(self) -> dict[str, Any]:
         from dataclasses import asdict
 
@@ -181,6 +201,7 @@ class Engine:
         text_field: str = "text",
         progress: bool = False,
         report: LoadReport | None = None,
+        on_progress: Callable[[str, int, int], None] | None = None,
     ) -> Manifest:
         """Index files, folders or Documents into ``root/name`` atomically; returns the manifest."""
         items = list(paths) if not isinstance(paths, list) else paths
@@ -201,4 +222,5 @@ class Engine:
             dense_kind=dense_kind,
             progress=progress,
             sources=sources,
+            on_progress=on_progress,
         )

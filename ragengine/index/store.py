@@ -45,6 +45,12 @@ def check_name(name: str) -> str:
     return name
 
 
+def list_indexes(root: str | Path | None = None) -> list[str]:
+    """Names of the complete indexes under ``root`` (folders with a manifest)."""
+    base = Path(root) if root is not None else default_root()
+    return sorted(d.name for d in base.iterdir() if (d / MANIFEST).is_file()) if base.is_dir() else []
+
+
 def resolve_index_dir(name_or_path: str | Path, root: str | Path | None = None) -> Path:
     """A folder holding a manifest, or ``root/NAME``; IndexNotFound lists what exists."""
     p = Path(name_or_path)
@@ -54,7 +60,7 @@ def resolve_index_dir(name_or_path: str | Path, root: str | Path | None = None) 
     cand = base / str(name_or_path)
     if (cand / MANIFEST).is_file():
         return cand
-    have = sorted(d.name for d in base.iterdir() if (d / MANIFEST).is_file()) if base.is_dir() else []
+    have = list_indexes(base)
     listing = ", ".join(have) if have else "none"
     raise IndexNotFound(
         f"no index named {str(name_or_path)!r} in {base}/ (indexes there: {listing}); "
@@ -96,9 +102,18 @@ def build_index(
     dense_kind: str = "flat",
     progress: bool = False,
     sources: list[str] | None = None,
-    on_chunks: Callable[[int], None] | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> Manifest:
-    """Chunk, embed and index ``docs`` into ``root/name``, replacing an old index only on success."""
+    """Chunk, embed and index ``docs`` into ``root/name``, replacing an old index only on success.
+
+    ``on_progress(stage, done, total)`` is called as work advances (stages: chunking, embedding,
+    indexing; total is 0 while unknown), for progress bars outside a terminal.
+    """
+
+    def tell(stage: str, done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(stage, done, total)
+
     check_name(name)
     base = Path(root) if root is not None else default_root()
     base.mkdir(parents=True, exist_ok=True)
@@ -116,13 +131,23 @@ def build_index(
         for c in stream:
             chunks.append(c)
             n_docs.add(c.doc_id)
+            if len(chunks) % 200 == 0:
+                tell("chunking", len(chunks), 0)
         if not chunks:
             raise EmptyCorpus("the input held no text to index (every file was empty, unsupported or skipped)")
-        if on_chunks:
-            on_chunks(len(chunks))
+        tell("chunking", len(chunks), len(chunks))
         write_chunks(tmp, chunks)
         texts = [c.text for c in chunks]
-        vectors = embedder.embed(texts, progress=progress)
+        if on_progress is None:
+            vectors = embedder.embed(texts, progress=progress)
+        else:
+            parts = []
+            for start in range(0, len(texts), 256):
+                tell("embedding", start, len(texts))
+                parts.append(embedder.embed(texts[start : start + 256]))
+            vectors = np.concatenate(parts)
+        tell("embedding", len(texts), len(texts))
+        tell("indexing", 0, 1)
         np.save(tmp / VECTORS, vectors.astype(np.float16), allow_pickle=False)
         DenseIndex.build(vectors, dense_kind).save(tmp)
         BM25Index.build(texts).save(tmp)
@@ -140,6 +165,7 @@ def build_index(
             sources=sources or [],
         )
         manifest.write(tmp)
+        tell("indexing", 1, 1)
         old = None
         if final.exists():
             old = base / f".{name}.old-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,140 @@
+"""The console's pages under streamlit's AppTest: main flows and bad input give messages, never tracebacks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit", reason="install ragengine[ui]")
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+
+APP = str(REPO / "ui" / "app.py")
+
+
+@pytest.fixture
+def env(tiny_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setenv("RAGENGINE_INDEXES", str(tiny_index.parent))
+    monkeypatch.setenv("RAGENGINE_RESULTS", str(results))
+    monkeypatch.delenv("RAGENGINE_UI_INDEX", raising=False)
+    yield tiny_index.parent
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _ask(at: AppTest, question: str, strategy: str = "greedy", budget: int = 32) -> AppTest:
+    at.selectbox(key="generator").select("extractive")
+    at.selectbox(key="strategy").select(strategy)
+    at.slider(key="budget").set_value(budget)
+    at.text_input(key="question").input(question)
+    at.button(key="ask_button").click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_ask_shows_answer_citations_and_ledger(env: Path) -> None:
+    at = _ask(_app(), "What is the capital of Italy?")
+    assert any("Rome is the capital of Italy." in m.value for m in at.markdown)
+    assert len(at.expander) >= 1 and "rome" in at.expander[0].label
+    assert len(at.dataframe) == 1
+    assert any("context" in c.value and "tokens" in c.value for c in at.caption)
+
+
+def test_empty_question_gives_a_message(env: Path) -> None:
+    at = _ask(_app(), "   ")
+    assert any("Type a question" in w.value for w in at.warning)
+
+
+def test_missing_index_gives_a_message(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGENGINE_UI_INDEX", "nope")
+    at = _app()
+    assert any("No index named 'nope'" in e.value for e in at.error)
+
+
+def test_why_page_lists_fates_draws_the_tree_and_reruns_selection(env: Path) -> None:
+    at = _ask(_app(), "Which river flows north into the sea?", strategy="mcts", budget=16)
+    at.sidebar.radio(key="page").set_value("Why")
+    at.run()
+    assert not at.exception
+    fates = at.dataframe[0].value["fate"].tolist()
+    assert "selected" in fates and len(fates) == 5
+    assert len(at.get("image")) == 1  # the MCTS tree (st.pyplot)
+    at.slider(key="what_if").set_value(64)
+    at.run()
+    assert not at.exception
+    tokens = next(m for m in at.metric if m.label == "context tokens")
+    assert int(tokens.value) > 16
+
+
+def test_why_page_before_asking(env: Path) -> None:
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Why")
+    at.run()
+    assert any("Ask a question" in i.value for i in at.info)
+
+
+def test_index_page_builds_from_upload_and_refuses_bad_files(env: Path) -> None:
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Index")
+    at.run()
+    at.file_uploader(key="uploads").set_value(("notes.txt", b"Canberra is the capital of Australia.", "text/plain"))
+    at.text_input(key="new_name").input("up")
+    at.button(key="build").click()
+    at.run()
+    assert not at.exception
+    assert any("Indexed 1 documents" in s.value for s in at.success)
+    assert (env / "up" / "manifest.json").is_file()
+
+    at.file_uploader(key="uploads").set_value(("blob.txt", bytes(range(256)) * 8, "application/octet-stream"))
+    at.text_input(key="new_name").input("bin")
+    at.button(key="build").click()
+    at.run()
+    assert not at.exception
+    assert any("no text to index" in e.value for e in at.error)
+    assert any("blob.txt" in w.value and "UTF-8" in w.value for w in at.warning)
+    assert not (env / "bin").exists()
+
+    big = b"a " * (11 * 1024 * 1024)
+    at.file_uploader(key="uploads").set_value(("big.txt", big, "text/plain"))
+    at.button(key="build").click()
+    at.run()
+    assert not at.exception
+    assert any("Over the 20 MB upload limit" in e.value for e in at.error)
+
+
+def test_index_page_shows_corpus_statistics(env: Path) -> None:
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Index")
+    at.run()
+    assert not at.exception
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["documents"] == "5" and labels["chunks"] == "5"
+
+
+def test_eval_page_shows_a_report(env: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    (results / "demo.json").write_text(json.dumps({"summary": [{"strategy": "greedy", "acc": 0.5}]}))
+    (results / "demo.md").write_text("# Demo report\n\nall good\n")
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Eval")
+    at.run()
+    assert not at.exception
+    assert any("Demo report" in m.value for m in at.markdown)
+    assert len(at.dataframe) == 1
+    (results / "broken.json").write_text("{nope")
+    at.run()
+    at.selectbox(key="report").select("broken.json")
+    at.run()
+    assert not at.exception and any("not valid JSON" in e.value for e in at.error)

@@ -1,0 +1,88 @@
+"""A real browser: `ragengine ui` serves on 127.0.0.1, headless Chromium asks a question and saves a screenshot."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+playwright = pytest.importorskip("playwright.sync_api", reason="install ragengine[ui] (playwright)")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_ask_in_a_real_browser(tiny_index: Path, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
+    port = _port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ragengine.cli",
+            "ui",
+            "--index",
+            "tiny",
+            "--root",
+            str(tiny_index.parent),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the console did not start within 120 s")
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url, timeout=120_000)
+            box = page.get_by_label("Question")
+            box.wait_for(timeout=120_000)
+            box.fill("What is the capital of Italy?")
+            box.press("Enter")
+            page.get_by_role("button", name="Ask").click()
+            page.get_by_text("Rome is the capital of Italy.").first.wait_for(timeout=120_000)
+            shot = tmp_path / "ask.png"
+            page.screenshot(path=str(shot), full_page=True)
+            out = os.environ.get("RAGENGINE_SCREENSHOTS")
+            if out:
+                Path(out).mkdir(parents=True, exist_ok=True)
+                shutil.copy(shot, Path(out) / "browser-ask.png")
+            browser.close()
+        assert shot.stat().st_size > 10_000
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
