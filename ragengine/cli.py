@@ -210,7 +210,6 @@ def ui_app_path() -> Path:
 def cmd_ui(args: argparse.Namespace) -> int:
     import importlib.util
     import os
-    import subprocess
 
     if importlib.util.find_spec("streamlit") is None:
         from ragengine.errors import MissingDependency
@@ -237,7 +236,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "false",
     ]
     print(f"serving the console on http://127.0.0.1:{args.port}", file=sys.stderr)
-    return subprocess.call(cmd, env=env)
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)  # become the server: signals reach streamlit directly
 
 
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui}
