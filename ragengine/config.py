@@ -22,9 +22,17 @@ class EngineConfig:
     max_new_tokens: int = 32
     seed: int = 0
     prices: PriceTable = field(default_factory=PriceTable)
-    selector_options: dict[str, Any] = field(default_factory=dict)
+    selector_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Options per strategy name, e.g. ``{"mcts": {"iterations": 500}}``."""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.selector_options, dict) or not all(
+            isinstance(v, dict) for v in self.selector_options.values()
+        ):
+            raise InvalidInput(
+                "selector_options maps a strategy name to its options, e.g. {'mcts': {'iterations': 500}}; "
+                f"got {self.selector_options!r}"
+            )
         if self.retrieval not in MODES:
             raise InvalidInput(f"unknown retrieval mode {self.retrieval!r}; choose one of {', '.join(MODES)}")
         for name in ("candidates", "depth", "rrf_k", "max_new_tokens"):

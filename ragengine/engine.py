@@ -114,7 +114,7 @@ class Engine:
             retriever = HybridRetriever(self.index, self.embedder, mode=c.retrieval, depth=c.depth, rrf_k=c.rrf_k)
             pipe = Pipeline(
                 retriever,
-                selector or _selector(name, dict(c.selector_options)),
+                selector or _selector(name, dict(c.selector_options.get(name, {}))),
                 self.generator,
                 self.counter,
                 self.manifest.tokenizer,

@@ -134,13 +134,13 @@ def _read_json(path: Path) -> Iterator[Document]:
     if head.startswith("{") and '"data"' in head:
         for doc_id, title, text in iter_squad_paragraphs(path):
             yield Document(doc_id, text, {"source": str(path), "title": title})
-    elif head.startswith("["):
+    elif head.startswith(("[", "{")):  # HippoRAG corpora: a list of {title, text} or {title: [sentences]}
         for doc_id, title, text in iter_hipporag_corpus(path):
             yield Document(doc_id, text, {"source": str(path), "title": title})
     else:
         raise InvalidInput(
-            f"{path}: unrecognised JSON layout; expected SQuAD format ({{'data': [...]}}) or a list of "
-            "{'title', 'text'} records; use .jsonl with a text field for other data"
+            f"{path}: unrecognised JSON layout; expected SQuAD format ({{'data': [...]}}) or a HippoRAG corpus; "
+            "use .jsonl with a text field for other data"
         )
 
 

@@ -100,3 +100,11 @@ def test_unsupported_single_file_is_an_error_but_skipped_in_a_folder(tmp_path: P
 
 def test_html_to_text_drops_scripts() -> None:
     assert html_to_text("<style>p{}</style><div>a</div><div>b</div>") == "a\n\nb"
+
+
+def test_hipporag_corpora_both_layouts() -> None:
+    hotpot = need_data("hotpotqa-train100-hipporag", "hotpotqa_train_corpus.json")
+    musique = need_data("musique-train100-hipporag", "musique_train_corpus.json")
+    assert len(list(iter_documents([hotpot]))) == 994
+    docs = list(iter_documents([musique]))
+    assert len(docs) == 1890 and len({d.doc_id for d in docs}) == 1890

@@ -52,8 +52,9 @@ def _vec_inp(query: str, texts: list[str], budget: int = 30) -> SelectionInput:
     )
 
 
-def test_terms_lowercase_and_drop_stopwords() -> None:
-    assert terms("What is the Capital of FRANCE?") == ["capital", "france"]
+def test_terms_lowercase_drop_stopwords_and_stem() -> None:
+    assert terms("What is the Capital of FRANCE?") == ["capit", "franc"]
+    assert terms("founded") == terms("founding") == terms("founds")
 
 
 def test_coverage_values_span_zero_to_one() -> None:
