@@ -110,7 +110,7 @@ class MCTSSelector:
         time_ms: float | None = None,
         c: float = 0.5,
         lam: float = 0.05,
-        reward: str | RewardFactory = "coverage",
+        reward: str | RewardFactory = "ranked_coverage",
         backup: str = "best",
         seed: int | None = None,
         reward_options: dict[str, Any] | None = None,

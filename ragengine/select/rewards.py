@@ -274,7 +274,7 @@ class RankedCoverageReward(CoverageReward):
     on SQuAD v1.1 dev articles 1-24 only (``eval/results/selection.md`` says how).
     """
 
-    def __init__(self, inp: SelectionInput, *, alpha: float = 0.5, decay: float = 0.5, k1: float = 1.2) -> None:
+    def __init__(self, inp: SelectionInput, *, alpha: float = 0.5, decay: float = 0.7, k1: float = 1.2) -> None:
         for name, v in (("alpha", alpha), ("decay", decay)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
                 raise InvalidInput(f"{name} must be a number in [0, 1], got {v!r}")

@@ -67,7 +67,7 @@ def chosen_indices(sel: object, inp: SelectionInput) -> list[int]:
 @pytest.mark.parametrize("seed", range(8))
 def test_coverage_optimum_matches_exhaustive_search(seed: int) -> None:
     inp = random_input(seed)
-    sel = MCTSSelector(iterations=20_000).select(inp)
+    sel = MCTSSelector(iterations=20_000, reward="coverage").select(inp)
     reward = CoverageReward(inp)
     best = exhaustive_best(inp, reward)
     assert reward(chosen_indices(sel, inp)) == pytest.approx(best, abs=1e-9)
@@ -75,12 +75,24 @@ def test_coverage_optimum_matches_exhaustive_search(seed: int) -> None:
     assert sel.context_tokens <= inp.budget_tokens
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_default_ranked_coverage_optimum_matches_exhaustive_search(seed: int) -> None:
+    from ragengine.select.rewards import RankedCoverageReward
+
+    inp = random_input(seed)
+    sel = MCTSSelector(iterations=20_000).select(inp)
+    reward = RankedCoverageReward(inp)
+    best = exhaustive_best(inp, reward)
+    assert sel.stats["reward"] == "ranked_coverage"
+    assert reward(chosen_indices(sel, inp)) == pytest.approx(best, abs=1e-9)
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("complete", [True, False])
 def test_optimum_found_before_the_tree_is_exhausted(seed: int, complete: bool) -> None:
     # budget 100 over 12 chunks of 5..30 tokens: thousands of states, more than 1,000 iterations visit
     inp = random_input(seed, budget=100)
-    sel = MCTSSelector(iterations=1000, complete=complete).select(inp)
+    sel = MCTSSelector(iterations=1000, complete=complete, reward="coverage").select(inp)
     reward = CoverageReward(inp)
     assert sel.stats["best_reward"] == pytest.approx(exhaustive_best(inp, reward), abs=1e-9)
     assert reward(chosen_indices(sel, inp)) == pytest.approx(sel.stats["best_reward"], abs=1e-9)
@@ -97,7 +109,7 @@ def test_embedding_optimum_matches_exhaustive_search(seed: int, backup: str) -> 
 
 def test_search_without_completion_still_finds_optimum_when_tree_is_exhausted() -> None:
     inp = random_input(7, n=10)
-    sel = MCTSSelector(iterations=50_000, complete=False).select(inp)
+    sel = MCTSSelector(iterations=50_000, complete=False, reward="coverage").select(inp)
     assert sel.stats["exhausted"] is True
     assert sel.stats["iterations"] < 50_000
     reward = CoverageReward(inp)

@@ -228,3 +228,23 @@ def test_check_reward_rejects_out_of_range(value: object) -> None:
 def test_check_reward_clips_float_noise() -> None:
     assert check_reward(1.0 + 1e-12, "r") == 1.0
     assert check_reward(np.float64(0.25), "r") == 0.25
+
+
+def test_ranked_coverage_blends_coverage_and_rank_prior() -> None:
+    from ragengine.select.rewards import RankedCoverageReward
+
+    inp = _inp("france river germany")
+    cov = CoverageReward(inp)
+    r = RankedCoverageReward(inp, alpha=1.0)
+    assert r((0, 3)) == pytest.approx(cov((0, 3)))
+    prior_only = RankedCoverageReward(inp, alpha=0.0, decay=0.5)
+    assert prior_only((0,)) > prior_only((5,)) > 0.0
+    assert 0.0 <= RankedCoverageReward(inp)((0, 1, 2, 3, 4, 5)) <= 1.0
+
+
+@pytest.mark.parametrize(("opt", "value"), [("alpha", 1.5), ("decay", -0.1), ("alpha", "x")])
+def test_ranked_coverage_validates(opt: str, value: object) -> None:
+    from ragengine.select.rewards import RankedCoverageReward
+
+    with pytest.raises(InvalidInput, match=f"{opt} must be a number in"):
+        RankedCoverageReward(_inp(), **{opt: value})  # type: ignore[arg-type]
