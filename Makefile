@@ -49,5 +49,9 @@ chromium:
 test: lint chromium
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
+# Benchmarks (reports under eval/results/): slow, never part of `make test`.
+bench: $(VENV)/.installed-dev
+	$(BIN)/ragengine bench selection
+
 clean-venv:
 	rm -rf $(VENV)

@@ -17,6 +17,10 @@ from typing import Any
 from ragengine.errors import InvalidInput, RagEngineError
 
 GENERATOR_CHOICES = ["llm", "openai", "extractive", "none"]
+BENCHES = {
+    "selection": "ragengine.evaluation.selection_bench",
+    "selector-tuning": "ragengine.evaluation.selector_tuning",
+}
 STRATEGY_CHOICES = ["greedy", "dos", "mmr", "knapsack", "mcts"]
 
 
@@ -61,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", default=None)
     p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
     _add_engine_args(p)
+
+    p = sub.add_parser("bench", help="run a benchmark that writes a report under eval/results/")
+    p.add_argument("which", choices=sorted(BENCHES), help="which benchmark")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="its own options (see `ragengine bench NAME --help`)")
 
     p = sub.add_parser("ui", help="serve the Streamlit console on 127.0.0.1")
     p.add_argument("--index", default=None, help="index to open first")
@@ -197,6 +205,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(BENCHES[args.which])
+    return int(module.main(list(args.rest)) or 0)
+
+
 def ui_app_path() -> Path:
     """The console script: shipped inside the package (a link to ui/app.py in a checkout)."""
     import ragengine
@@ -240,7 +255,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     os.execve(sys.executable, cmd, env)  # become the server: signals reach streamlit directly
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

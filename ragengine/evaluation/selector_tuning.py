@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (Path(args.index) / "manifest.json").is_file():
         from ragengine.evaluation.selection_bench import main as bench_main
 
-        bench_main(["--datasets", "squad", "--questions", "1", "--out", "/tmp/selector-tuning-build"])
+        bench_main(["--datasets", "squad-dev", "--questions", "1", "--out", "/tmp/selector-tuning-build"])
     exs = load_squad(args.squad, articles=SQUAD_TUNE)
     step = max(1, len(exs) // args.questions)
     exs = exs[::step][: args.questions]
