@@ -9,8 +9,9 @@ only selection on those candidates (``Engine.ask(..., retrieved=r)``, generator 
 strategies are compared on identical inputs. Scores: SQuAD, the gold answer occurs in the joined
 context; HotpotQA / MuSiQue, every supporting paragraph (doc id) has a chunk in the context. Beside
 the strategies the report shows an *oracle* (the cheapest set of the 30 candidates that holds the
-gold: what any selector could reach at that budget) and the term-coverage reward (the coverage half of MCTS's default ranked_coverage reward) of
-every strategy's choice, which tells a search failure from a reward that points elsewhere.
+gold: what any selector could reach at that budget) and the term-coverage reward (the coverage
+half of MCTS's default ranked_coverage reward) of every strategy's choice, which tells a search
+failure from a reward that points elsewhere.
 
 Indexes are built once under ``indexes/bench-*`` with the default chunking and reused while their
 manifest (embedder, tokenizer, chunking, document count) matches. Cost: ~0.6 s per question for 5
@@ -368,7 +369,8 @@ def _why_accuracy(d: dict[str, Any], budget: int, other: str, target: float) -> 
     else:
         parts.append(f"the candidates allow it (oracle at {budget} = {oracle:.3f})")
     parts.append(
-        f"MCTS's sets score a mean term-coverage reward (half of its ranked_coverage objective) of {m['reward_mean']:.3f} vs "
+        "MCTS's sets score a mean term-coverage reward (half of its ranked_coverage objective) of "
+        f"{m['reward_mean']:.3f} vs "
         f"{o['reward_mean']:.3f} for {other}'s, with chunks of mean retrieval rank {_f(m['rank_mean'], 1)} vs "
         f"{_f(o['rank_mean'], 1)}"
     )
