@@ -1,0 +1,79 @@
+"""Capture a screenshot of each console page with headless Chromium: `python ui/screenshots.py [--index demo]`.
+
+Starts `ragengine ui` on 127.0.0.1, asks a question on the demo index with MCTS, visits every page
+and writes ui/screenshots/{ask,why,index,eval}.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--index", default="demo")
+    ap.add_argument("--question", default="When was Sky Digital launched?")
+    args = ap.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "ragengine.cli", "ui", "--index", args.index, "--port", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        OUT.mkdir(exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(url, timeout=120_000)
+            page.get_by_label("Question").wait_for(timeout=120_000)
+            page.get_by_label("Strategy").click()
+            page.get_by_role("option", name="mcts").click()
+            page.get_by_label("Question").fill(args.question)
+            page.get_by_label("Question").press("Enter")
+            page.get_by_role("button", name="Ask").click()
+            page.get_by_text("Citations (").wait_for(timeout=300_000)
+            time.sleep(2)
+            page.screenshot(path=str(OUT / "ask.png"), full_page=True)
+            for name in ("Why", "Index", "Eval"):
+                page.get_by_text(name, exact=True).first.click()
+                page.get_by_role("heading", name="Eval reports" if name == "Eval" else name, exact=True).wait_for(
+                    timeout=120_000
+                )
+                time.sleep(4)
+                page.screenshot(path=str(OUT / f"{name.lower()}.png"), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print("wrote", sorted(p.name for p in OUT.glob("*.png")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
