@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
     _add_engine_args(p)
 
+    p = sub.add_parser("eval", help="run an eval config: datasets x strategies x budgets -> eval/results/NAME")
+    from ragengine.evaluation.harness import add_eval_arguments
+
+    add_eval_arguments(p)
+
     p = sub.add_parser("bench", help="run a benchmark that writes a report under eval/results/")
     p.add_argument("which", choices=sorted(BENCHES), help="which benchmark")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="its own options (see `ragengine bench NAME --help`)")
@@ -205,6 +210,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ragengine.evaluation.harness import run_from_args
+
+    return int(run_from_args(args))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import importlib
 
@@ -255,7 +266,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     os.execve(sys.executable, cmd, env)  # become the server: signals reach streamlit directly
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui, "bench": cmd_bench}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui, "bench": cmd_bench, "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

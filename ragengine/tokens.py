@@ -11,6 +11,12 @@ bit-identical to tiktoken and offline.
 
 from __future__ import annotations
 
+import os
+
+# llama.cpp's OpenMP workers busy-wait by default; on a shared 2-core machine that turned a 5 s answer
+# into 30-77 s. Passive waiting must be set before llama_cpp is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import atexit
 import contextlib
 import importlib.util

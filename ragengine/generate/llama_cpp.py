@@ -7,6 +7,12 @@ ledger is exact. About 0.2-1.5 s per answer on 2 cores, dominated by prompt proc
 
 from __future__ import annotations
 
+import os
+
+# llama.cpp's OpenMP workers busy-wait by default; on a shared 2-core machine that turned a 5 s answer
+# into 30-77 s. Passive waiting must be set before llama_cpp is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import atexit
 import threading
 from collections.abc import Sequence

@@ -3,6 +3,15 @@
 The context is the selected chunks' texts joined by a blank line, in the selector's order.
 A block's cost is its own tokens plus one separator; the pipeline re-counts the assembled
 string exactly, so the budget guarantee does not rest on that sum.
+
+The defaults below were chosen on SQuAD v1.1 dev articles 1-24 (the tune half) with
+SmolLM2-135M-Instruct; every variant tried and its scores are in eval/results/prompt-tuning.md
+(``ragengine.evaluation.eval_prompt_tuning``). ``STOP`` lists where a reply ends: a generator
+passes it to the backend as stop sequences, and ``clean_answer`` applies it again so that a
+backend without stop sequences gives the same text.
+
+>>> clean_answer("Answer: 1998\\nmore text")
+'1998'
 """
 
 from __future__ import annotations
@@ -16,25 +25,72 @@ SYSTEM = (
     "reply: I don't know."
 )
 ABSTAIN = "I don't know."
+# Appended after "Question: ...": a last reminder, right where the model starts writing.
+INSTRUCTION = ""
+# Worked examples sent as earlier chat turns: (context, question, answer). Written for this
+# purpose, not taken from any benchmark.
+EXAMPLES: tuple[tuple[str, str, str], ...] = ()
+STOP: tuple[str, ...] = ("\n",)
+
+FEW_SHOT: tuple[tuple[str, str, str], ...] = (
+    (
+        "The Eiffel Tower was completed in 1889 for the World's Fair in Paris. It is 330 metres tall.",
+        "When was the Eiffel Tower completed?",
+        "1889",
+    ),
+    (
+        "Marie Curie shared the 1903 Nobel Prize in Physics with Pierre Curie and Henri Becquerel.",
+        "Who shared the 1903 Nobel Prize in Physics with Marie Curie?",
+        "Pierre Curie and Henri Becquerel",
+    ),
+)
 
 
 def format_context(texts: Sequence[str]) -> str:
     return SEPARATOR.join(t.strip() for t in texts)
 
 
-def user_message(question: str, contexts: Sequence[str]) -> str:
-    return f"Context:\n{format_context(contexts)}\n\nQuestion: {question.strip()}\nAnswer:"
+def user_message(question: str, contexts: Sequence[str], *, instruction: str | None = None) -> str:
+    tail = INSTRUCTION if instruction is None else instruction
+    tail = f"\n{tail}" if tail else ""
+    return f"Context:\n{format_context(contexts)}\n\nQuestion: {question.strip()}{tail}\nAnswer:"
 
 
-def chat_messages(question: str, contexts: Sequence[str]) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user_message(question, contexts)}]
+def chat_messages(
+    question: str,
+    contexts: Sequence[str],
+    *,
+    system: str | None = None,
+    examples: Sequence[tuple[str, str, str]] | None = None,
+    instruction: str | None = None,
+) -> list[dict[str, str]]:
+    """System turn, optional worked examples as earlier turns, then the question with its context."""
+    msgs = [{"role": "system", "content": SYSTEM if system is None else system}]
+    for ctx, q, a in EXAMPLES if examples is None else examples:
+        msgs.append({"role": "user", "content": user_message(q, [ctx], instruction=instruction)})
+        msgs.append({"role": "assistant", "content": a})
+    msgs.append({"role": "user", "content": user_message(question, contexts, instruction=instruction)})
+    return msgs
 
 
-def clean_answer(text: str) -> str:
-    """First line of the reply, without a leading 'Answer:' echo."""
+_PREFIXES = ("Answer:", "answer:", "A:")
+
+
+def cut_at_stops(text: str, stops: Sequence[str]) -> str:
+    """``text`` up to the first occurrence of any stop sequence (as a backend's stop would end it)."""
+    cut = len(text)
+    for s in stops:
+        i = text.find(s)
+        if s and 0 <= i < cut:
+            cut = i
+    return text[:cut]
+
+
+def clean_answer(text: str, stops: Sequence[str] | None = None) -> str:
+    """The reply up to the first stop sequence (``STOP``) and first line, without an 'Answer:' echo."""
     text = text.strip()
     line = text.splitlines()[0].strip() if text else ""
-    for prefix in ("Answer:", "answer:", "A:"):
+    for prefix in _PREFIXES:
         if line.startswith(prefix):
             line = line[len(prefix) :].strip()
-    return line
+    return cut_at_stops(line, STOP if stops is None else stops).strip()
