@@ -20,6 +20,7 @@ GENERATOR_CHOICES = ["llm", "openai", "extractive", "none"]
 BENCHES = {
     "selection": "ragengine.evaluation.selection_bench",
     "selector-tuning": "ragengine.evaluation.selector_tuning",
+    "retrieval": "ragengine.evaluation.retrieval_bench",
 }
 STRATEGY_CHOICES = ["greedy", "dos", "mmr", "knapsack", "mcts"]
 
@@ -37,6 +38,12 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=STRATEGY_CHOICES, default="greedy", help="how the budget is spent")
     p.add_argument("--retrieval", choices=["hybrid", "bm25", "dense"], default="hybrid")
     p.add_argument("--candidates", type=int, default=30, help="candidates offered to the selector")
+    p.add_argument(
+        "--reranker",
+        choices=["auto", "none", "terms"],
+        default="auto",
+        help="term-matching re-rank (auto: when the index has term weights)",
+    )
     p.add_argument("--base-url", default=None, help="openai generator: e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--model", default=None, help="openai generator: model name")
     p.add_argument("--tokenizer", default=None, help="openai generator: o200k_base, cl100k_base, smollm2-135m-instruct")
@@ -80,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=None)
     p.add_argument("--port", type=int, default=8501)
 
+    p = sub.add_parser("search", help="ranked candidates (chunk_id, doc_id, score), no selection or generation")
+    p.add_argument("name")
+    p.add_argument("query", nargs="?", default=None)
+    p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
+    p.add_argument("-k", type=int, default=100)
+    p.add_argument("--root", default=None)
+    p.add_argument("--retrieval", choices=["hybrid", "bm25", "dense"], default="hybrid")
+    p.add_argument("--reranker", choices=["auto", "none", "terms"], default="auto")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("train-reranker", help="retrain the shipped term weights from ../shared/data and a seed")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the trainer (--seed, --out, --data, ...)")
+
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("name")
     p.add_argument("--root", default=None)
@@ -94,7 +114,9 @@ def _engine(args: argparse.Namespace) -> Any:
         opts = {"base_url": args.base_url, "model": args.model}
         if args.tokenizer:
             opts["tokenizer"] = args.tokenizer
-    config = EngineConfig(strategy=args.strategy, retrieval=args.retrieval, candidates=args.candidates)
+    config = EngineConfig(
+        strategy=args.strategy, retrieval=args.retrieval, candidates=args.candidates, reranker=args.reranker
+    )
     return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
 
 
@@ -210,6 +232,43 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from ragengine import Engine, EngineConfig
+
+    if (args.query is None) == (args.questions is None):
+        raise InvalidInput("give either a query or --questions FILE.jsonl")
+    if args.k <= 0:
+        raise InvalidInput(f"-k must be > 0, got {args.k}")
+    config = EngineConfig(retrieval=args.retrieval, candidates=args.k, reranker=args.reranker)
+    engine = Engine.from_index(args.name, root=args.root, generator="none", config=config)
+    items = [("0", args.query)] if args.query is not None else list(_read_questions(args.questions))
+    for qid, q in items:
+        got = engine.retrieve(q)
+        hits = [
+            {
+                "rank": c.rank if i == c.rank else i,
+                "chunk_id": c.chunk.chunk_id,
+                "doc_id": c.chunk.doc_id,
+                "score": c.score,
+                "scores": c.scores,
+            }
+            for i, c in enumerate(got.candidates)
+        ]
+        if args.json:
+            print(json.dumps({"id": qid, "query": q, "results": hits}, ensure_ascii=False), flush=True)
+        else:
+            print(f"Q: {q}")
+            for h in hits:
+                print(f"  {h['rank']:>4}  {h['score']:.4f}  {h['doc_id']}  ({h['chunk_id']})")
+    return 0
+
+
+def cmd_train_reranker(args: argparse.Namespace) -> int:
+    from ragengine.rerank.train import main as train_main
+
+    return int(train_main(list(args.rest)) or 0)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from ragengine.evaluation.harness import run_from_args
 
@@ -266,7 +325,16 @@ def cmd_ui(args: argparse.Namespace) -> int:
     os.execve(sys.executable, cmd, env)  # become the server: signals reach streamlit directly
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "info": cmd_info, "ui": cmd_ui, "bench": cmd_bench, "eval": cmd_eval}
+COMMANDS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "info": cmd_info,
+    "ui": cmd_ui,
+    "bench": cmd_bench,
+    "eval": cmd_eval,
+    "search": cmd_search,
+    "train-reranker": cmd_train_reranker,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

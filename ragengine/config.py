@@ -15,6 +15,9 @@ class EngineConfig:
     """Defaults a caller can override per engine; per-question options go to ``Engine.ask``."""
 
     strategy: str = "greedy"
+    reranker: str = "auto"
+    """``terms`` (TILDE-style term matching, needs an index built with term weights), ``none``, or
+    ``auto``: terms when the index has them (indexes built with the default embedder do)."""
     retrieval: str = "hybrid"
     candidates: int = 30
     depth: int = 100
@@ -33,6 +36,8 @@ class EngineConfig:
                 "selector_options maps a strategy name to its options, e.g. {'mcts': {'iterations': 500}}; "
                 f"got {self.selector_options!r}"
             )
+        if self.reranker not in ("auto", "none", "terms"):
+            raise InvalidInput(f"unknown reranker {self.reranker!r}; choose auto, none or terms")
         if self.retrieval not in MODES:
             raise InvalidInput(f"unknown retrieval mode {self.retrieval!r}; choose one of {', '.join(MODES)}")
         for name in ("candidates", "depth", "rrf_k", "max_new_tokens"):

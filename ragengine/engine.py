@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ragengine.budget import Budget
 from ragengine.config import EngineConfig
 from ragengine.embed.base import Embedder, get_embedder
@@ -94,6 +96,23 @@ class Engine:
         return self._embedder
 
     @property
+    def reranker(self) -> Any:
+        """The term re-ranker, or None (``config.reranker``: auto uses it when the index has term weights)."""
+        if not hasattr(self, "_reranker"):
+            name = self.config.reranker
+            has_terms = (self.folder / "terms.npz").is_file()
+            if name == "none" or (name == "auto" and not has_terms):
+                self._reranker = None
+            else:
+                from ragengine.rerank.index_terms import get_reranker
+
+                idx = self.index
+                self._reranker = get_reranker(
+                    "terms", idx.folder, [ch.chunk_id for ch in idx.chunks], np.asarray(idx.vectors, dtype=np.float32)
+                )
+        return self._reranker
+
+    @property
     def counter(self) -> TokenCounter:
         name = getattr(self.generator, "tokenizer", "") or self.manifest.tokenizer
         return get_token_counter(name)
@@ -112,6 +131,7 @@ class Engine:
         if selector is not None or name not in self._pipelines:
             c = self.config
             retriever = HybridRetriever(self.index, self.embedder, mode=c.retrieval, depth=c.depth, rrf_k=c.rrf_k)
+            reranker = self.reranker
             pipe = Pipeline(
                 retriever,
                 selector or _selector(name, dict(c.selector_options.get(name, {}))),
@@ -123,6 +143,7 @@ class Engine:
                 c.max_new_tokens,
                 c.seed,
             )
+            pipe.reranker = reranker
             if selector is not None:
                 return pipe
             self._pipelines[name] = pipe
@@ -185,6 +206,8 @@ class Engine:
         other.__dict__.update(self.__dict__)
         other.config = replace(self.config, **changes)
         other._pipelines = {}
+        if "reranker" in changes:
+            other.__dict__.pop("_reranker", None)
         return other
 
     @staticmethod

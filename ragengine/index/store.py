@@ -32,6 +32,7 @@ from ragengine.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 VECTORS = "vectors.npy"
+TERM_ENCODER = "all-MiniLM-L6-v2-onnx-int8"  # the encoder the shipped term weights were trained on
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -103,6 +104,7 @@ def build_index(
     progress: bool = False,
     sources: list[str] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    with_terms: bool = True,
 ) -> Manifest:
     """Chunk, embed and index ``docs`` into ``root/name``, replacing an old index only on success.
 
@@ -138,7 +140,13 @@ def build_index(
         tell("chunking", len(chunks), len(chunks))
         write_chunks(tmp, chunks)
         texts = [c.text for c in chunks]
-        if on_progress is None:
+        if embedder.id == TERM_ENCODER and with_terms:
+            # one MiniLM pass gives both the dense vectors and the TILDE term weights (terms.npz)
+            from ragengine.rerank.index_terms import write_terms
+
+            tell("embedding", 0, len(texts))
+            vectors = write_terms(tmp, texts, progress=progress)
+        elif on_progress is None:
             vectors = embedder.embed(texts, progress=progress)
         else:
             parts = []

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ragengine import Budget, Engine
+from ragengine import Budget, Engine, EngineConfig
 from ragengine.evaluation.datasets import load_squad
 from ragengine.evaluation.metrics import answer_in_context
 from ragengine.tokens import get_token_counter
@@ -80,3 +80,13 @@ def test_other_embedder_is_refused_on_the_real_index(demo_index: Path) -> None:
 
     with pytest.raises(IndexMismatch, match="all-MiniLM-L6-v2-onnx-int8"):
         Engine.from_index(demo_index, embedder="minilm-st-fp32")
+
+
+def test_term_reranker_is_on_by_default_for_the_default_embedder(demo_index: Path) -> None:
+    assert (demo_index / "terms.npz").is_file()
+    ans = Engine.from_index(demo_index, generator="none").ask("When was Sky Digital launched?", 256)
+    assert ans.trace["reranker"] == "terms"
+    assert list(ans.cost.stages)[:2] == ["retrieve", "rerank"]
+    assert "terms" in ans.trace["candidates"][0]["scores"]
+    off = Engine.from_index(demo_index, generator="none", config=EngineConfig(reranker="none"))
+    assert off.ask("When was Sky Digital launched?", 256).trace["reranker"] == "none"

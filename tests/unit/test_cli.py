@@ -140,3 +140,34 @@ def test_empty_corpus_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[
         ]
     )
     assert rc == 2 and "no text to index" in capsys.readouterr().err
+
+
+def test_search_prints_ranked_candidates_and_refuses_terms_without_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "idx"
+    main(
+        [
+            "index",
+            str(_index(tmp_path)),
+            "--name",
+            "t",
+            "--root",
+            str(root),
+            "--embedder",
+            "hash-64",
+            "--tokenizer",
+            "whitespace",
+            "--chunk-size",
+            "16",
+            "--chunk-overlap",
+            "0",
+        ]
+    )
+    capsys.readouterr()
+    assert main(["search", "t", "capital of Italy", "-k", "2", "--root", str(root), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["rank"] for r in out["results"]] == [0, 1]
+    assert out["results"][0]["doc_id"].endswith("cities.md") and "rrf" in out["results"][0]["scores"]
+    rc = main(["search", "t", "capital", "--root", str(root), "--reranker", "terms"])
+    assert rc == 2 and "has no term weights" in capsys.readouterr().err
