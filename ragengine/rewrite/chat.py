@@ -95,6 +95,15 @@ def _openai(gen: Any, messages: list[dict[str, str]], max_tokens: int, schema: d
     return ChatReply(*_usage(data))
 
 
+def can_chat(model: Any) -> bool:
+    """Whether ``chat_complete`` can drive ``model`` (a chat method, a llama.cpp loader, or an OpenAI URL)."""
+    return (
+        callable(getattr(model, "chat", None))
+        or callable(getattr(model, "load", None))
+        or bool(getattr(model, "base_url", None))
+    )
+
+
 def chat_complete(
     model: Any, messages: Sequence[dict[str, str]], *, max_tokens: int, json_schema: dict[str, Any] | None = None
 ) -> ChatReply:
@@ -129,12 +138,15 @@ class MemoChat:
 
         self.model, self.path = model, Path(path)
         self.memo: dict[str, list[Any]] = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        self.replayed = self.called = 0
 
     def chat(
         self, messages: Sequence[dict[str, str]], *, max_tokens: int, json_schema: dict[str, Any] | None = None
     ) -> ChatReply:
         key = json.dumps([list(messages), max_tokens, json_schema], sort_keys=True)
+        self.replayed += key in self.memo
         if key not in self.memo:
+            self.called += 1
             r = chat_complete(self.model, messages, max_tokens=max_tokens, json_schema=json_schema)
             self.memo[key] = [r.text, r.prompt_tokens, r.completion_tokens]
             self.path.write_text(json.dumps(self.memo), encoding="utf-8")

@@ -22,7 +22,7 @@ from typing import Any
 
 from ragengine.errors import GenerationError, InvalidInput
 from ragengine.rewrite.base import Rewrite
-from ragengine.rewrite.chat import chat_complete
+from ragengine.rewrite.chat import can_chat, chat_complete
 
 MAX_ITEM_CHARS = 200
 
@@ -99,6 +99,9 @@ class LLMRewriter:
     ) -> None:
         if generator is None:
             raise InvalidInput("the llm rewriter needs a generator (--generator llm or openai); got none")
+        if not can_chat(generator):
+            name = getattr(generator, "name", type(generator).__name__)
+            raise InvalidInput(f"the llm rewriter needs a generator that can chat (llm or openai), not {name!r}")
         for nm, v in (("max_variants", max_variants), ("max_queries", max_queries)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise InvalidInput(f"{nm} must be an int >= 0, got {v!r}")

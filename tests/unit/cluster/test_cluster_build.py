@@ -117,3 +117,25 @@ def test_vectors_must_match_chunks() -> None:
 def test_sentence_spans_keep_closing_quotes() -> None:
     text = 'He said "Go." Then he left.  U.S. troops won.'
     assert [text[a:b] for a, b in sentence_spans(text)] == ['He said "Go."', "Then he left.", "U.S. troops won."]
+
+
+class ScriptedSummarizer:
+    """A chat model that always writes the same long summary and reports fixed usage."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def chat(self, messages: object, *, max_tokens: int, json_schema: object = None) -> object:
+        from ragengine.rewrite.chat import ChatReply
+
+        self.calls += 1
+        return ChatReply("The kingdom had a king. " + "He ruled for many long years. " * 10, 50, 40)
+
+
+def test_abstractive_summaries_are_capped_and_their_tokens_reported() -> None:
+    chat = ScriptedSummarizer()
+    cs = build(corpus(), n_clusters=3, summary="abstractive", generator=chat, summary_cap_tokens=12)
+    assert chat.calls == 3
+    assert cs.indexing["tokens_in"] == 150 and cs.indexing["tokens_out"] == 120 and cs.indexing["llm_calls"] == 3  # type: ignore[attr-defined]
+    for s in cs.summaries:  # type: ignore[attr-defined]
+        assert s.mode == "abstractive" and 0 < s.n_tokens <= 12 and s.text.startswith("The kingdom had a king.")

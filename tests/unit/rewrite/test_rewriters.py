@@ -87,9 +87,10 @@ def test_parse_reply_caps_dedups_and_drops_overlong_items() -> None:
 
 
 def test_generator_without_raw_chat_is_refused() -> None:
-    rw = LLMRewriter(EchoGenerator())
+    with pytest.raises(InvalidInput, match="needs a generator that can chat"):
+        LLMRewriter(EchoGenerator())
     with pytest.raises(InvalidInput, match="cannot make raw chat calls"):
-        rw.rewrite(Q)
+        chat_complete(EchoGenerator(), [{"role": "user", "content": "hi"}], max_tokens=8)
 
 
 @pytest.mark.parametrize(
@@ -150,9 +151,23 @@ def test_fusion_is_rrf_by_chunk_id() -> None:
     assert [c.chunk.chunk_id for c in fuse_retrievals([a, b], limit=1).candidates] == ["c2"]
 
 
+def test_weighted_fusion_keeps_the_original_list_in_charge() -> None:
+    cands = make_candidates(["x", "y", "z"])
+    original = Retrieved([cands[0], cands[1]])
+    rewrites = [Retrieved([cands[2]]) for _ in range(4)]
+    plain = [c.chunk.chunk_id for c in fuse_retrievals([original, *rewrites]).candidates]
+    weighted = [c.chunk.chunk_id for c in fuse_retrievals([original, *rewrites], original_weight=0.5).candidates]
+    assert plain[0] == "c2"  # four rewrites outvote the question
+    assert weighted[0] == "c0"  # the question keeps half of the vote
+
+
 @pytest.mark.parametrize(
     ("args", "kw", "match"),
-    [([], {}, "at least one Retrieved"), ([Retrieved([])], {"k": 0}, "k must be a positive int")],
+    [
+        ([], {}, "at least one Retrieved"),
+        ([Retrieved([])], {"k": 0}, "k must be a positive int"),
+        ([Retrieved([])], {"original_weight": 1.0}, r"original_weight must be in \(0, 1\)"),
+    ],
 )
 def test_fusion_rejects_bad_input(args: list[Retrieved], kw: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidInput, match=match):
