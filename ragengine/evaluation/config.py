@@ -92,6 +92,7 @@ class EvalConfig:
     strategy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
     retrieval: str = "hybrid"
+    reranker: str = "auto"
     candidates: int = 30
     max_new_tokens: int = 32
     llamaindex_top_k: int = 2
@@ -123,6 +124,7 @@ class EvalConfig:
             "strategy_options": self.strategy_options,
             "seed": self.seed,
             "retrieval": self.retrieval,
+            "reranker": self.reranker,
             "candidates": self.candidates,
             "llamaindex_top_k": self.llamaindex_top_k,
             "dataset": [ds.kind, ds.path.name, ds.articles, ds.split],
@@ -314,6 +316,7 @@ def parse_config(data: dict[str, Any], src: str = "<config>", base: Path | None 
         strategy_options={k: dict(v) for k, v in opts.items()},
         seed=r.get("seed", int, 0),
         retrieval=r.choice("retrieval", MODES, "hybrid"),
+        reranker=r.choice("reranker", ("auto", "none", "terms"), "auto"),
         candidates=r.positive_int("candidates", 30),
         max_new_tokens=r.positive_int("max_new_tokens", 32),
         llamaindex_top_k=r.positive_int("llamaindex_top_k", 2),

@@ -48,6 +48,8 @@ from ragengine.evaluation.datasets import (
     load_squad,
 )
 from ragengine.generate.prompt import format_context
+from ragengine.index.store import TERM_ENCODER
+from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, sha256_of
 from ragengine.types import Document, Generation, Retrieved
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,10 @@ def index_name(cfg: EvalConfig, ds: DatasetSpec) -> str:
             h.update(f.read_bytes())
         except OSError as e:
             raise DatasetError(f"{f}: cannot read the corpus file: {e}") from e
-    settings = {k: v for k, v in asdict(cfg.index).items() if k != "root"}
+    settings: dict[str, Any] = {k: v for k, v in asdict(cfg.index).items() if k != "root"}
+    if cfg.index.embedder in ("minilm-onnx-int8", TERM_ENCODER):
+        # the build writes TILDE term weights too: an index from other weights is another index
+        settings["term_weights"] = sha256_of(DEFAULT_WEIGHTS)
     h.update(json.dumps(settings, sort_keys=True).encode())
     return f"eval-{ds.kind}-{h.hexdigest()[:12]}"
 
@@ -379,6 +384,7 @@ class _Runner:
             gen = self.generator(gname)
             config = EngineConfig(
                 retrieval=self.cfg.retrieval,
+                reranker=self.cfg.reranker,
                 candidates=self.cfg.candidates,
                 max_new_tokens=self.cfg.max_new_tokens,
                 seed=self.cfg.seed,
