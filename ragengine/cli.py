@@ -21,6 +21,7 @@ BENCHES = {
     "selection": "ragengine.evaluation.selection_bench",
     "selector-tuning": "ragengine.evaluation.selector_tuning",
     "retrieval": "ragengine.evaluation.retrieval_bench",
+    "crag-rewrite-cache": "ragengine.evaluation.crag_bench",
 }
 STRATEGY_CHOICES = ["greedy", "dos", "mmr", "knapsack", "mcts"]
 
@@ -44,6 +45,24 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="term-matching re-rank (auto: when the index has term weights)",
     )
+    p.add_argument(
+        "--clusters",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="CRAG cluster excerpts/members/summaries as candidates (auto: when the index has clusters)",
+    )
+    p.add_argument(
+        "--rewrite",
+        choices=["none", "prf", "llm"],
+        default="none",
+        help="query rewriting: prf (pseudo-relevance feedback, no LLM tokens) or llm (one generator call)",
+    )
+    p.add_argument(
+        "--cache",
+        choices=["on", "off"],
+        default="off",
+        help="semantic answer cache keyed to the index version (a repeated question costs no LLM tokens)",
+    )
     p.add_argument("--base-url", default=None, help="openai generator: e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--model", default=None, help="openai generator: model name")
     p.add_argument("--tokenizer", default=None, help="openai generator: o200k_base, cl100k_base, smollm2-135m-instruct")
@@ -65,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", default="minilm-onnx-int8", help="minilm-onnx-int8 | minilm-st-fp32")
     p.add_argument("--tokenizer", default="smollm2-135m-instruct")
     p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
+    p.add_argument("--clusters", action="store_true", help="also build CRAG clusters with extractive summaries")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("cluster", help="build (or rebuild) the CRAG clusters of an existing index")
+    p.add_argument("name")
+    p.add_argument("--root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-clusters", type=int, default=None, help="default: round(sqrt(chunks))")
+    p.add_argument("--summary", choices=["extractive", "abstractive"], default="extractive")
+    p.add_argument("--summary-tokens", type=int, default=96, help="token cap of each cluster summary")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("ask", help="answer a question (or a --questions FILE.jsonl batch)")
@@ -115,7 +144,13 @@ def _engine(args: argparse.Namespace) -> Any:
         if args.tokenizer:
             opts["tokenizer"] = args.tokenizer
     config = EngineConfig(
-        strategy=args.strategy, retrieval=args.retrieval, candidates=args.candidates, reranker=args.reranker
+        strategy=args.strategy,
+        retrieval=args.retrieval,
+        candidates=args.candidates,
+        reranker=args.reranker,
+        clusters=args.clusters,
+        rewrite=args.rewrite,
+        cache=args.cache == "on",
     )
     return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
 
@@ -143,6 +178,14 @@ def _print_answer(ans: Any) -> None:
     reason = ans.trace.get("selection", {}).get("reason")
     if reason:
         print(f"   note: {reason}")
+    path, cache = ans.trace.get("path"), ans.trace.get("cache", {})
+    if path in ("cache", "cache_chunks"):
+        print(
+            f"   path: {path} (cached question {cache.get('cached_question')!r}, similarity {cache.get('similarity')})"
+        )
+    rewrite = ans.trace.get("retrieval", {}).get("rewrite")
+    if rewrite:
+        print(f"   rewrite ({rewrite.get('method')}): {rewrite.get('queries')}")
     print(f"Citations ({len(ans.citations)}):")
     for i, c in enumerate(ans.citations, 1):
         snippet = c.text.replace("\n", " ")
@@ -171,6 +214,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         text_field=args.text_field,
         progress=True,
         report=report,
+        clusters=args.clusters,
     )
     secs = time.perf_counter() - t
     for path, why in report.skipped:
@@ -220,6 +264,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             _print_answer(ans)
             print()
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+
+    gen = "llm" if args.summary == "abstractive" else "none"
+    engine = Engine.from_index(args.name, root=args.root, generator=gen)
+    opts: dict[str, Any] = {"seed": args.seed, "summary": args.summary, "summary_cap_tokens": args.summary_tokens}
+    if args.n_clusters is not None:
+        opts["n_clusters"] = args.n_clusters
+    if args.summary == "abstractive":
+        opts["generator"] = engine.generator
+    t = time.perf_counter()
+    info = engine.add_clusters(**opts)
+    out = {
+        "name": engine.folder.name,
+        "clusters": info["k"],
+        "chunks": info["n_chunks"],
+        "sentences": info["n_sentences"],
+        "summary": info["summary"],
+        "summary_llm_tokens": info["indexing"].get("tokens_in", 0) + info["indexing"].get("tokens_out", 0),
+        "seconds": round(time.perf_counter() - t, 2),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"clustered {out['chunks']} chunks of {out['name']!r} into {out['clusters']} clusters "
+            f"({out['summary']} summaries, {out['summary_llm_tokens']} LLM tokens) in {out['seconds']} s"
+        )
     return 0
 
 
@@ -329,6 +404,7 @@ COMMANDS = {
     "index": cmd_index,
     "ask": cmd_ask,
     "info": cmd_info,
+    "cluster": cmd_cluster,
     "ui": cmd_ui,
     "bench": cmd_bench,
     "eval": cmd_eval,

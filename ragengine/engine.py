@@ -28,12 +28,27 @@ from ragengine.index.store import LoadedIndex, build_index, list_indexes, resolv
 from ragengine.ingest.chunking import Chunker
 from ragengine.ingest.loaders import LoadReport, iter_documents
 from ragengine.pipeline import Pipeline
+from ragengine.retrieve.candidates import CandidateSource
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.select.base import Selector
 from ragengine.tokens import TokenCounter, get_token_counter
 from ragengine.types import Answer, Document, Retrieved
 
 log = logging.getLogger(__name__)
+
+CRAG_DEFAULTS: dict[str, Any] = {"top_clusters": 3, "excerpt_tokens": 64, "excerpt_blocks": 6}
+"""ClusterAugmenter settings chosen on SQuAD dev articles 1-24 (eval/results/crag-rewrite-cache.md)."""
+_STAGE_ATTRS = {  # config field -> the lazily built stage to forget when it changes
+    "reranker": "_reranker",
+    "clusters": "_augmenter",
+    "cluster_options": "_augmenter",
+    "rewrite": "_rewriter",
+    "rewrite_options": "_rewriter",
+    "cache": "_trigger",
+    "cache_threshold": "_trigger",
+    "cache_dir": "_trigger",
+    "max_new_tokens": "_trigger",
+}
 
 
 def _as_budget(budget: Budget | int) -> Budget:
@@ -113,6 +128,82 @@ class Engine:
         return self._reranker
 
     @property
+    def has_clusters(self) -> bool:
+        from ragengine.cluster import has_clusters
+
+        return has_clusters(self.folder)
+
+    @property
+    def clusters(self) -> Any:
+        """The index's ``ClusterSet`` (CRAG clusters and summaries); IndexCorrupted if it has none."""
+        if not hasattr(self, "_clusters"):
+            from ragengine.cluster import load_clusters
+
+            self._clusters = load_clusters(self.folder, self.index.chunks)
+        return self._clusters
+
+    @property
+    def augmenter(self) -> Any:
+        """The CRAG cluster augmenter, or None (``config.clusters``: auto uses it when the index has clusters)."""
+        if not hasattr(self, "_augmenter"):
+            mode = self.config.clusters
+            if mode == "off" or (mode == "auto" and not self.has_clusters):
+                self._augmenter = None
+            elif not self.has_clusters:
+                from ragengine.errors import InvalidInput
+
+                raise InvalidInput(
+                    f"clusters are on but index {self.folder.name!r} has none; rebuild it with "
+                    "`ragengine index --clusters ...` or add them with `ragengine cluster NAME`"
+                )
+            else:
+                from ragengine.cluster import ClusterAugmenter
+
+                opts = {**CRAG_DEFAULTS, **self.config.cluster_options}
+                counter = get_token_counter(self.manifest.tokenizer)
+                self._augmenter = ClusterAugmenter(self.index, self.clusters, counter, embedder=self.embedder, **opts)
+        return self._augmenter
+
+    @property
+    def rewriter(self) -> Any:
+        """The query rewriter of ``config.rewrite``, or None for ``none``."""
+        if not hasattr(self, "_rewriter"):
+            from ragengine.rewrite import get_rewriter
+
+            opts = {k: v for k, v in self.config.rewrite_options.items() if k != "original_weight"}
+            mode = self.config.rewrite
+            self._rewriter = (
+                None if mode == "none" else get_rewriter(mode, index=self.index, generator=self.generator, **opts)
+            )
+        return self._rewriter
+
+    @property
+    def cache(self) -> Any:
+        """The semantic answer cache (``config.cache``), or None."""
+        trigger = self.trigger
+        return None if trigger is None else trigger.cache
+
+    @property
+    def trigger(self) -> Any:
+        if not hasattr(self, "_trigger"):
+            self._trigger = None
+            if self.config.cache:
+                from ragengine.cache import RetrievalTrigger, SemanticCache
+
+                c = self.config
+                folder = Path(c.cache_dir) if c.cache_dir else self.folder.parent / ".answer-cache" / self.folder.name
+                gen = getattr(self.generator, "name", "none")
+                cache = SemanticCache(
+                    folder,
+                    self.manifest.version,
+                    self.embedder,
+                    threshold=c.cache_threshold,
+                    namespace=f"{gen}/{getattr(self.generator, 'model', '')}/{c.max_new_tokens}",
+                )
+                self._trigger = RetrievalTrigger(cache)
+        return self._trigger
+
+    @property
     def counter(self) -> TokenCounter:
         name = getattr(self.generator, "tokenizer", "") or self.manifest.tokenizer
         return get_token_counter(name)
@@ -131,19 +222,26 @@ class Engine:
         if selector is not None or name not in self._pipelines:
             c = self.config
             retriever = HybridRetriever(self.index, self.embedder, mode=c.retrieval, depth=c.depth, rrf_k=c.rrf_k)
-            reranker = self.reranker
-            pipe = Pipeline(
+            weight = c.rewrite_options.get("original_weight", 0.5 if c.rewrite == "llm" else None)
+            source = CandidateSource(
                 retriever,
+                c.candidates,
+                reranker=self.reranker,
+                rewriter=self.rewriter,
+                original_weight=weight,
+                augmenter=self.augmenter,
+            )
+            pipe = Pipeline(
+                source,
                 selector or _selector(name, dict(c.selector_options.get(name, {}))),
                 self.generator,
                 self.counter,
                 self.manifest.tokenizer,
                 c.prices,
-                c.candidates,
                 c.max_new_tokens,
                 c.seed,
+                trigger=self.trigger,
             )
-            pipe.reranker = reranker
             if selector is not None:
                 return pipe
             self._pipelines[name] = pipe
@@ -206,8 +304,9 @@ class Engine:
         other.__dict__.update(self.__dict__)
         other.config = replace(self.config, **changes)
         other._pipelines = {}
-        if "reranker" in changes:
-            other.__dict__.pop("_reranker", None)
+        for key in changes:
+            if key in _STAGE_ATTRS:
+                other.__dict__.pop(_STAGE_ATTRS[key], None)
         return other
 
     @staticmethod
@@ -225,8 +324,14 @@ class Engine:
         progress: bool = False,
         report: LoadReport | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
+        clusters: bool = False,
+        cluster_options: dict[str, Any] | None = None,
     ) -> Manifest:
-        """Index files, folders or Documents into ``root/name`` atomically; returns the manifest."""
+        """Index files, folders or Documents into ``root/name`` atomically; returns the manifest.
+
+        ``clusters=True`` also builds CRAG clusters with extractive summaries (``cluster_options``
+        go to ``ragengine.cluster.build_clusters``, e.g. ``{"summary": "abstractive", "generator": g}``).
+        """
         items = list(paths) if not isinstance(paths, list) else paths
         emb = get_embedder(embedder) if isinstance(embedder, str) else embedder
         chunker = Chunker(get_token_counter(tokenizer), chunk_size, chunk_overlap)
@@ -246,4 +351,22 @@ class Engine:
             progress=progress,
             sources=sources,
             on_progress=on_progress,
+            clusters=clusters,
+            cluster_options=cluster_options,
         )
+
+    def add_clusters(self, **options: Any) -> dict[str, Any]:
+        """Build (or rebuild) this index's CRAG clusters in place; returns their parameters and cost.
+
+        ``options`` go to ``ragengine.cluster.build_clusters`` (``seed``, ``n_clusters``,
+        ``summary="abstractive"`` with ``generator=``...). The index version changes.
+        """
+        from ragengine.index.store import add_clusters
+
+        info = add_clusters(self.folder, self.embedder, get_token_counter(self.manifest.tokenizer), options)
+        self.manifest = Manifest.read(self.folder)
+        for attr in ("_index", "_clusters", "_augmenter", "_trigger", "_rewriter"):
+            self.__dict__.pop(attr, None)
+        self._index = None
+        self._pipelines = {}
+        return info

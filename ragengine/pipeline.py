@@ -1,8 +1,17 @@
 """Composes the stages for one question; the only place that times stages and charges the Ledger.
 
-retrieve -> select (under the context budget) -> assemble (exact re-count) -> generate.
+[cache route] -> rewrite -> retrieve (+ rerank) -> fuse -> clusters -> select (under the context
+budget) -> assemble (exact re-count) -> generate -> [remember in cache].
+
+The candidate stages live in ``retrieve.candidates.CandidateSource``. With a cache (a
+``RetrievalTrigger``), a question first takes one of three paths, recorded as ``trace["path"]``:
+``cache`` (a cached answer whose context fits the budget: no retrieval, no LLM tokens),
+``cache_chunks`` (a cached answer with a larger context: its chunks are re-selected under this
+budget and the answer regenerated) or ``retrieve`` (everything runs; the answer is then cached).
+
 If the total budget is set, the context budget shrinks to leave room for the prompt's own
-tokens and the answer. An answer that cannot be formed within budget says so and spends nothing.
+tokens, the answer, and any tokens a query rewriter already spent. An answer that cannot be
+formed within budget says so and spends nothing more.
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ from typing import Any
 from ragengine.budget import Budget, Ledger, PriceTable
 from ragengine.errors import InvalidInput
 from ragengine.generate.base import Generator
-from ragengine.generate.prompt import SEPARATOR, format_context
+from ragengine.generate.prompt import format_context, separator_cost
+from ragengine.retrieve.candidates import CandidateSource
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.select.base import Selection, SelectionInput, Selector
 from ragengine.tokens import TokenCounter
@@ -33,53 +43,68 @@ def check_question(question: object) -> str:
 
 @dataclass
 class Pipeline:
-    retriever: HybridRetriever
+    source: CandidateSource
     selector: Selector
     generator: Generator | None
     counter: TokenCounter
     index_tokenizer: str
     prices: PriceTable
-    candidates: int = 30
     max_new_tokens: int = 32
     seed: int = 0
-    reranker: Any = None
-    rerank_pool: int = 200
+    trigger: Any = None
+    """A ``cache.RetrievalTrigger`` (answer cache on), or None."""
 
-    def _retrieve(self, question: str, ledger: Ledger | None = None) -> Retrieved:
-        """Fused candidates, re-ranked by term matching when a reranker is set (stage ``rerank``)."""
-        if self.reranker is None:
-            return self.retriever.retrieve(question, self.candidates)
-        pool = self.retriever.retrieve(question, max(self.rerank_pool, self.candidates))
-        t = time.perf_counter()
-        ranked = self.reranker.rerank(question, pool.candidates, query_vector=pool.query_vector, k=self.candidates)
-        if ledger is not None:
-            ledger.charge("rerank", ms=(time.perf_counter() - t) * 1000)
-        return Retrieved(list(ranked), pool.query_vector, {**pool.stats, "reranked_from": len(pool.candidates)})
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.source.retriever
 
-    def _costs(self, retrieved: Retrieved) -> list[int]:
+    def costs(self, retrieved: Retrieved) -> list[int]:
+        """Each candidate's exact tokens in the prompt, one separator included."""
         c = self.counter
-        sep = max(c.count(SEPARATOR), c.count(f"x{SEPARATOR}y") - c.count("x") - c.count("y"))
-        same = self.counter.name == self.index_tokenizer
+        sep = separator_cost(c)
+        same = c.name == self.index_tokenizer
         return [
-            max(1, (c.chunk.n_tokens if same else self.counter.count(c.chunk.text.strip())) + sep)
-            for c in retrieved.candidates
+            max(1, (x.chunk.n_tokens if same else c.count(x.chunk.text.strip())) + sep) for x in retrieved.candidates
         ]
 
-    def context_budget(self, question: str, budget: Budget) -> tuple[int, str]:
-        """The tokens the context may use, and why it is less than ``budget.context_tokens`` if it is."""
+    def context_budget(self, question: str, budget: Budget, spent: int = 0) -> tuple[int, str]:
+        """The tokens the context may use, and why it is less than ``budget.context_tokens`` if it is.
+
+        ``spent``: LLM tokens this question already used (a query rewrite); they count against
+        ``budget.total_tokens`` too.
+        """
         if budget.total_tokens is None or self.generator is None:
             return budget.context_tokens, ""
         overhead = self.generator.prompt_overhead(question)
-        room = budget.total_tokens - overhead - self.max_new_tokens
+        room = budget.total_tokens - spent - overhead - self.max_new_tokens
         if room < budget.context_tokens:
+            rewrite = f", the query rewrite ({spent})" if spent else ""
             return room, (
                 f"total budget {budget.total_tokens} leaves {max(room, 0)} context tokens after the prompt "
-                f"({overhead}) and the answer ({self.max_new_tokens})"
+                f"({overhead}){rewrite} and the answer ({self.max_new_tokens})"
             )
         return budget.context_tokens, ""
 
     def retrieve(self, question: str) -> Retrieved:
-        return self._retrieve(check_question(question))
+        """The candidates the selector would choose from (every candidate stage run, none charged)."""
+        return self.source.gather(check_question(question))
+
+    def _served(self, question: str, budget: Budget, route: Any, ledger: Ledger, trace: dict[str, Any]) -> Answer:
+        """A cached answer served as is: no retrieval, no selection, no LLM call."""
+        entry = route.hit.entry
+        ledger.context_tokens = entry.context_tokens
+        trace["selection"] = {
+            "context_budget": budget.context_tokens,
+            "context_tokens": entry.context_tokens,
+            "reason": "served from the answer cache",
+            "stats": {},
+        }
+        trace["retrieval"] = {"mode": "cache", "cached": True}
+        trace["candidates"] = []
+        citations = self.trigger.citations(route)
+        return Answer(
+            text=entry.answer, citations=citations, cost=ledger, trace=trace, budget=budget, question=question
+        )
 
     def run(
         self, question: str, budget: Budget, *, retrieved: Retrieved | None = None, trace_candidates: bool = True
@@ -92,26 +117,38 @@ class Pipeline:
         trace: dict[str, Any] = {
             "strategy": self.selector.name,
             "generator": getattr(self.generator, "name", "none"),
-            "reranker": "none" if self.reranker is None else "terms",
+            "reranker": "none" if self.source.reranker is None else "terms",
+            "rewrite": getattr(self.source.rewriter, "name", "none"),
+            "clusters": self.source.augmenter is not None,
         }
 
         cached = retrieved is not None
-        ledger.charge("retrieve")  # first in the ledger's stage order; its time is added below
-        t = time.perf_counter()
+        route = None
+        if self.trigger is not None and not cached:
+            t = time.perf_counter()
+            route = self.trigger.route(question, self.context_budget(question, budget)[0])
+            ledger.charge("cache", ms=(time.perf_counter() - t) * 1000)
+            trace["path"], trace["cache"] = route.path, route.trace()
+            if route.path == "cache":
+                return self._served(question, budget, route, ledger, trace)
+            if route.path == "cache_chunks":
+                retrieved, cached = self.trigger.candidates(route), True
+        else:
+            trace["path"] = "given" if cached else "retrieve"
         if retrieved is None:
-            retrieved = self._retrieve(question, ledger)
-        spent = (time.perf_counter() - t) * 1000 - (ledger.stages["rerank"].ms if "rerank" in ledger.stages else 0.0)
-        ledger.charge("retrieve", ms=0.0 if cached else spent)
+            retrieved = self.source.gather(question, ledger)
+        else:
+            ledger.charge("retrieve")  # given or from the cache: no retrieval time; the stage still shows
         trace["retrieval"] = {"mode": self.retriever.mode, "cached": cached, **retrieved.stats}
 
         t = time.perf_counter()
-        ctx_budget, why = self.context_budget(question, budget)
-        costs = self._costs(retrieved)
+        ctx_budget, why = self.context_budget(question, budget, ledger.total_tokens)
+        costs = self.costs(retrieved)
         if ctx_budget <= 0 or not retrieved.candidates:
             reason = why or "no candidates were retrieved"
             selection = Selection((), 0, max(ctx_budget, 0), self.selector.name, reason)
         else:
-            vectors = self.retriever.chunk_vectors(retrieved.candidates) if retrieved.query_vector is not None else None
+            vectors = self.source.chunk_vectors(retrieved.candidates) if retrieved.query_vector is not None else None
             inp = SelectionInput(
                 question, retrieved.candidates, costs, ctx_budget, retrieved.query_vector, vectors, self.seed
             )
@@ -169,4 +206,6 @@ class Pipeline:
             text = gen.text
             trace["model"] = gen.model
         citations = [Citation.from_chunk(c.chunk) for c in chosen]
+        if route is not None and route.path == "retrieve" and self.generator is not None and chosen:
+            self.trigger.remember(question, text, citations, exact, retrieved.query_vector)
         return Answer(text=text, citations=citations, cost=ledger, trace=trace, budget=budget, question=question)

@@ -248,7 +248,13 @@ class ClusterAugmenter:
         return chosen
 
     def augment(self, question: str, retrieved: Retrieved) -> Retrieved:
-        """The candidates of ``retrieved`` plus cluster granularities, near-duplicates merged, re-ranked."""
+        """The candidates of ``retrieved`` plus cluster granularities, near-duplicates merged, re-ranked.
+
+        Idempotent: candidates that already went through an augmenter (``stats["clusters"]``, as
+        ``Engine.retrieve`` returns them with clusters on) are returned unchanged.
+        """
+        if "clusters" in retrieved.stats:
+            return retrieved
         q = retrieved.query_vector
         if q is None and self.embedder is not None:
             q = self.embedder.embed([question])[0]

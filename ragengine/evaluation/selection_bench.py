@@ -237,11 +237,11 @@ def evaluate(
             engines.get(s, engine).ask(examples[0].question, min(budgets), strategy=s, retrieved=w)
     for ex in tqdm(examples, desc=desc or "questions", disable=not progress, mininterval=2.0):
         r = engine.retrieve(ex.question)
-        costs = pipe._costs(r)
+        costs = pipe.costs(r)
         pos = {c.chunk.chunk_id: i for i, c in enumerate(r.candidates)}
         reward = CoverageReward(SelectionInput(ex.question, r.candidates, costs, max(budgets)))
         need = _oracle_need(kind, r, costs, ex)
-        vectors = pipe.retriever.chunk_vectors(r.candidates) if r.query_vector is not None else None
+        vectors = pipe.source.chunk_vectors(r.candidates) if r.query_vector is not None else None
         out["ids"].append(ex.id)
         out["need"].append(None if math.isinf(need) else int(need))
         out["candidates"].append(len(r.candidates))

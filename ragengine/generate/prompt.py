@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ragengine.tokens import TokenCounter
+
 SEPARATOR = "\n\n"
 SYSTEM = (
     "You answer questions using only the context. Reply with the answer alone: a few words, "
@@ -48,6 +50,12 @@ FEW_SHOT: tuple[tuple[str, str, str], ...] = (
 
 def format_context(texts: Sequence[str]) -> str:
     return SEPARATOR.join(t.strip() for t in texts)
+
+
+def separator_cost(counter: TokenCounter) -> int:
+    """Tokens one block separator adds: the separator alone, or what it adds between two words
+    (a tokenizer may merge it with its neighbours), whichever is more."""
+    return max(counter.count(SEPARATOR), counter.count(f"x{SEPARATOR}y") - counter.count("x") - counter.count("y"))
 
 
 def user_message(question: str, contexts: Sequence[str], *, instruction: str | None = None) -> str:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from ragengine.index.chunk_store import read_chunks, write_chunks
 from ragengine.index.dense import DenseIndex
 from ragengine.index.manifest import MANIFEST, Manifest
 from ragengine.ingest.chunking import Chunker
+from ragengine.tokens import TokenCounter
 from ragengine.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -105,11 +107,15 @@ def build_index(
     sources: list[str] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
     with_terms: bool = True,
+    clusters: bool = False,
+    cluster_options: dict[str, Any] | None = None,
 ) -> Manifest:
     """Chunk, embed and index ``docs`` into ``root/name``, replacing an old index only on success.
 
     ``on_progress(stage, done, total)`` is called as work advances (stages: chunking, embedding,
-    indexing; total is 0 while unknown), for progress bars outside a terminal.
+    clustering, indexing; total is 0 while unknown), for progress bars outside a terminal.
+    ``clusters``: also build CRAG clusters and summaries (``clusters/``, checksummed like the
+    rest); ``cluster_options`` go to ``ragengine.cluster.build_clusters`` (seed, summary, ...).
     """
 
     def tell(stage: str, done: int, total: int) -> None:
@@ -159,6 +165,10 @@ def build_index(
         np.save(tmp / VECTORS, vectors.astype(np.float16), allow_pickle=False)
         DenseIndex.build(vectors, dense_kind).save(tmp)
         BM25Index.build(texts).save(tmp)
+        if clusters:
+            tell("clustering", 0, 1)
+            write_clusters(tmp, chunks, vectors, embedder, chunker.counter, cluster_options)
+            tell("clustering", 1, 1)
         manifest = Manifest(
             name=name,
             embedder=embedder.id,
@@ -185,3 +195,46 @@ def build_index(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_clusters(
+    folder: Path,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    counter: TokenCounter,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Cluster ``chunks`` and save ``folder/clusters/``; returns the clusters' parameters and indexing cost."""
+    from ragengine.cluster import build_clusters, save_clusters
+    from ragengine.embed.base import l2_normalise
+
+    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
+    cs = build_clusters(chunks, x, counter, embedder=embedder, **(options or {}))
+    save_clusters(folder, cs)
+    return {**cs.params, "indexing": cs.indexing}
+
+
+def add_clusters(
+    folder: Path, embedder: Embedder, counter: TokenCounter, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build (or rebuild) the CRAG clusters of an existing index and re-checksum its manifest.
+
+    The clusters are written to a temp folder and swapped in, so a failure leaves the index as it
+    was. The manifest's version changes (answer caches keyed to the old version are not served).
+    """
+    from ragengine.cluster import CLUSTER_DIR
+
+    idx = LoadedIndex.load(folder, embedder=embedder.id)
+    tmp = folder / f".{CLUSTER_DIR}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        info = write_clusters(tmp, idx.chunks, np.asarray(idx.vectors), embedder, counter, options)
+        final = folder / CLUSTER_DIR
+        if final.exists():
+            shutil.rmtree(final)
+        (tmp / CLUSTER_DIR).rename(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    idx.manifest.write(folder)
+    return info

@@ -32,18 +32,13 @@ from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
 from ragengine.embed.base import Embedder, get_embedder
 from ragengine.errors import InvalidInput
-from ragengine.generate.prompt import SEPARATOR, format_context
+from ragengine.generate.prompt import format_context, separator_cost
 from ragengine.select.base import SelectionInput, Selector
 from ragengine.select.registry import get_selector
-from ragengine.tokens import TokenCounter, get_token_counter
+from ragengine.tokens import get_token_counter
 from ragengine.types import Candidate, Chunk, Selection
 
 __all__ = ["RagEngineEmbedding", "TokenBudgetPostprocessor", "separator_cost"]
-
-
-def separator_cost(counter: TokenCounter) -> int:
-    """Tokens one block separator adds, the same rule as the engine's pipeline (a merge counts as 1+)."""
-    return max(counter.count(SEPARATOR), counter.count(f"x{SEPARATOR}y") - counter.count("x") - counter.count("y"))
 
 
 def _check_int(name: str, value: object, *, positive: bool, fix: str) -> int:

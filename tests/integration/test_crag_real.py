@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragengine import Budget, Engine
+from ragengine import Budget, Engine, EngineConfig
 from ragengine.cache import SemanticCache
 from ragengine.cluster import ClusterAugmenter, build_clusters, context_doc_ids, granularity, load_clusters
 from ragengine.cluster import save_clusters as save
@@ -34,7 +34,7 @@ def crag_demo(demo_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 def test_real_clusters_are_deterministic_and_summaries_exact(crag_demo: Path) -> None:
-    eng = Engine.from_index(crag_demo, generator="none")
+    eng = Engine.from_index(crag_demo, generator="none", config=EngineConfig(clusters="off"))
     cs = load_clusters(crag_demo, eng.index.chunks)
     again = build_clusters(eng.index.chunks, np.asarray(eng.index.vectors), eng.counter, embedder=eng.embedder, seed=0)
     assert np.array_equal(cs.assign, again.assign)
@@ -44,7 +44,7 @@ def test_real_clusters_are_deterministic_and_summaries_exact(crag_demo: Path) ->
 
 
 def test_crag_candidates_keep_budget_and_cite_sources(crag_demo: Path) -> None:
-    eng = Engine.from_index(crag_demo, generator="none")
+    eng = Engine.from_index(crag_demo, generator="none", config=EngineConfig(clusters="off"))
     aug = ClusterAugmenter(eng.index, load_clusters(crag_demo, eng.index.chunks), eng.counter)
     exs = load_squad(XQUAD)[::40][:30]
     doc_ids = {c.doc_id for c in eng.index.chunks}
@@ -69,7 +69,7 @@ def test_crag_candidates_keep_budget_and_cite_sources(crag_demo: Path) -> None:
 
 
 def test_prf_fusion_keeps_the_original_hits(crag_demo: Path) -> None:
-    eng = Engine.from_index(crag_demo, generator="none")
+    eng = Engine.from_index(crag_demo, generator="none", config=EngineConfig(clusters="off"))
     prf = PRFRewriter(eng.index)
     ex = load_squad(XQUAD)[0]
     rw = prf.rewrite(ex.question)
@@ -81,7 +81,7 @@ def test_prf_fusion_keeps_the_original_hits(crag_demo: Path) -> None:
 
 
 def test_real_cache_separates_questions_of_one_paragraph(crag_demo: Path, tmp_path: Path) -> None:
-    eng = Engine.from_index(crag_demo, generator="none")
+    eng = Engine.from_index(crag_demo, generator="none", config=EngineConfig(clusters="off"))
     by = defaultdict(list)
     for ex in load_squad(XQUAD):
         by[ex.gold_doc_ids[0]].append(ex)
@@ -107,3 +107,12 @@ def test_llm_rewriter_with_smollm2_validates_or_falls_back() -> None:
     assert rw.llm_calls == 1 and rw.tokens_in > 100 and rw.tokens_out > 0
     assert rw.queries[0] == "Who directed the film that won Best Picture in 1998?"
     assert (len(rw.queries) > 1) != bool(rw.fallback)
+
+
+def test_engine_with_clusters_auto_uses_the_real_clusters_within_budget(crag_demo: Path) -> None:
+    eng = Engine.from_index(crag_demo, generator="none")  # clusters auto: the index has them
+    q = load_squad(XQUAD)[7].question
+    ans = eng.ask(q, Budget(context_tokens=96), strategy="mcts")
+    assert ans.trace["clusters"] is True and ans.cost.context_tokens <= 96
+    grans = {granularity(c.chunk) for c in eng.retrieve(q).candidates}
+    assert {"excerpt", "chunk"} <= grans

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragengine import Budget, Engine
+from ragengine import Budget, Engine, EngineConfig
 from ragengine.cluster import ClusterAugmenter, build_clusters, context_doc_ids, granularity, load_clusters
 from ragengine.cluster import save_clusters as save
 from ragengine.errors import InvalidInput
@@ -38,7 +38,7 @@ def crag_index(tmp_path: Path) -> Path:
 
 
 def _augmenter(folder: Path, **kw: object) -> tuple[Engine, ClusterAugmenter]:
-    eng = Engine.from_index(folder, generator="none")
+    eng = Engine.from_index(folder, generator="none", config=EngineConfig(clusters="off"))  # raw candidates
     cs = load_clusters(folder, eng.index.chunks)
     return eng, ClusterAugmenter(eng.index, cs, WhitespaceCounter(), **kw)  # type: ignore[arg-type]
 
