@@ -293,6 +293,32 @@ class Engine:
             "largest_documents": sorted(docs.items(), key=lambda kv: -kv[1])[:10],
         }
 
+    def cluster_overview(self, top_documents: int = 5) -> dict[str, Any]:
+        """The index's CRAG clusters for people: parameters, and per cluster its size, main documents
+        and stored summary. ``{"clusters": []}`` when the index has none."""
+        if not self.has_clusters:
+            return {"params": {}, "indexing": {}, "clusters": []}
+        cs, chunks = self.clusters, self.index.chunks
+        rows = []
+        for c in range(cs.k):
+            members = cs.members(c)
+            docs: dict[str, int] = {}
+            for r in members.tolist():
+                docs[chunks[int(r)].doc_id] = docs.get(chunks[int(r)].doc_id, 0) + 1
+            s = cs.summaries[c] if c < len(cs.summaries) else None
+            rows.append(
+                {
+                    "cluster": c,
+                    "chunks": int(members.size),
+                    "documents": len(docs),
+                    "top_documents": [d for d, _ in sorted(docs.items(), key=lambda kv: -kv[1])[:top_documents]],
+                    "summary": s.text if s is not None else "",
+                    "summary_tokens": s.n_tokens if s is not None else 0,
+                    "summary_mode": s.mode if s is not None else "",
+                }
+            )
+        return {"params": dict(cs.params), "indexing": dict(cs.indexing), "clusters": rows}
+
     def info(self) -> dict[str, Any]:
         from dataclasses import asdict
 
@@ -304,8 +330,8 @@ class Engine:
         other.__dict__.update(self.__dict__)
         other.config = replace(self.config, **changes)
         other._pipelines = {}
-        for key in changes:
-            if key in _STAGE_ATTRS:
+        for key, value in changes.items():
+            if key in _STAGE_ATTRS and getattr(self.config, key) != value:
                 other.__dict__.pop(_STAGE_ATTRS[key], None)
         return other
 

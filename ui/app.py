@@ -25,9 +25,19 @@ RESULTS = Path(os.environ.get("RAGENGINE_RESULTS", Path(__file__).resolve().pare
 
 
 @st.cache_resource(show_spinner="Loading index and models...")
-def get_engine(name: str, root: str, generator: str, retrieval: str) -> Engine:
-    """One engine per (index, generator, retrieval): models and index load once per server."""
-    return Engine.from_index(name, root=root, generator=generator, config=EngineConfig(retrieval=retrieval))
+def get_engine(
+    name: str,
+    root: str,
+    generator: str,
+    retrieval: str,
+    clusters: str = "auto",
+    rewrite: str = "none",
+    cache: bool = False,
+) -> Engine:
+    """One engine per setting: the index and models load once per server, and stage variants share them."""
+    if (clusters, rewrite, cache) == ("auto", "none", False):
+        return Engine.from_index(name, root=root, generator=generator, config=EngineConfig(retrieval=retrieval))
+    return get_engine(name, root, generator, retrieval).with_config(clusters=clusters, rewrite=rewrite, cache=cache)
 
 
 def fail(e: Exception) -> None:
@@ -69,6 +79,10 @@ def page_ask() -> None:
     strategy = c1.selectbox("Strategy", STRATEGIES, key="strategy")
     generator = c2.selectbox("Generator", GENERATORS, key="generator")
     retrieval = c3.selectbox("Retrieval", ["hybrid", "bm25", "dense"], key="retrieval")
+    d1, d2, d3 = st.columns(3)
+    clusters = d1.selectbox("Clusters (CRAG)", ["auto", "on", "off"], key="clusters", help="auto: if the index has any")
+    rewrite = d2.selectbox("Query rewrite", ["none", "prf", "llm"], key="rewrite", help="llm needs the llm generator")
+    cache = d3.toggle("Answer cache", value=False, key="cache", help="serve repeated questions without LLM tokens")
     budget = st.slider("Context budget (tokens)", 16, 2048, 256, step=16, key="budget")
     question = st.text_input("Question", key="question")
     if st.button("Ask", type="primary", key="ask_button"):
@@ -76,9 +90,8 @@ def page_ask() -> None:
             st.warning("Type a question first.")
             return
         try:
-            engine = get_engine(name, ROOT, generator, retrieval)
-            retrieved = engine.retrieve(question)
-            answer = engine.ask(question, Budget(context_tokens=budget), strategy=strategy, retrieved=retrieved)
+            engine = get_engine(name, ROOT, generator, retrieval, clusters, rewrite, cache)
+            answer = engine.ask(question, Budget(context_tokens=budget), strategy=strategy)
         except RagEngineError as e:
             fail(e)
             return
@@ -87,10 +100,11 @@ def page_ask() -> None:
             "question": question,
             "strategy": strategy,
             "retrieval": retrieval,
+            "stages": {"clusters": clusters, "rewrite": rewrite},
             "budget": budget,
             "answer": answer.to_dict(),
         }
-        st.session_state["retrieved"] = retrieved
+        st.session_state["retrieved"] = None  # the Why page's what-if fetches the candidates once
     last = st.session_state.get("last")
     if not last or last["index"] != name:
         return
@@ -100,6 +114,7 @@ def page_ask() -> None:
     note = ans["trace"].get("selection", {}).get("reason")
     if note:
         st.info(note)
+    path_note(ans["trace"])
     st.subheader(f"Citations ({len(ans['citations'])})")
     for i, c in enumerate(ans["citations"], 1):
         with st.expander(f"[{i}] {c['doc_id']} · {c['n_tokens']} tokens · {c['chunk_id']}"):
@@ -139,11 +154,33 @@ def tree_figure(tree: list[dict[str, Any]]) -> Any:
     return fig
 
 
+def path_note(trace: dict[str, Any]) -> None:
+    """Which path the answer took: the cache, a rewrite, cluster granularities."""
+    path = trace.get("path")
+    cache = trace.get("cache", {})
+    if path == "cache":
+        st.success(
+            f"Served from the answer cache (cached question: {cache.get('cached_question')!r}, "
+            f"similarity {cache.get('similarity')}): no retrieval, no LLM tokens."
+        )
+    elif path == "cache_chunks":
+        st.info(f"Cached chunks re-selected under this budget: {cache.get('reason')}")
+    rw = trace.get("retrieval", {}).get("rewrite")
+    if rw:
+        extra = " (the LLM reply was unusable: original question only)" if rw.get("fallback") else ""
+        st.caption(f"Searched with {len(rw['queries'])} queries ({rw['method']}){extra}: " + " · ".join(rw["queries"]))
+    cl = trace.get("retrieval", {}).get("clusters")
+    if cl:
+        added = ", ".join(f"{n} {g}" for g, n in cl.get("added", {}).items() if n)
+        merged = cl.get("merged", 0)
+        st.caption(f"Clusters {cl.get('chosen')} offered {added or 'nothing new'}; {merged} near-duplicates merged.")
+
+
 def page_why() -> None:
     st.header("Why")
     last = st.session_state.get("last")
     retrieved = st.session_state.get("retrieved")
-    if not last or retrieved is None:
+    if not last:
         st.info("Ask a question on the Ask page first; this page explains that answer.")
         return
     ans = last["answer"]
@@ -170,10 +207,21 @@ def page_why() -> None:
         )
         st.pyplot(tree_figure(stats["tree"]))
     st.subheader("What if the budget were different?")
+    stages = last.get("stages", {"clusters": "auto", "rewrite": "none"})
+    engine = get_engine(last["index"], ROOT, "none", last["retrieval"], stages["clusters"], stages["rewrite"])
+    if retrieved is None and stages["rewrite"] != "llm":
+        try:
+            retrieved = engine.retrieve(last["question"])
+        except RagEngineError as e:
+            fail(e)
+            return
+        st.session_state["retrieved"] = retrieved
+    if retrieved is None:
+        st.info("The what-if needs the candidates again; with the llm rewrite that is another LLM call, so it is off.")
+        return
     st.caption("Re-runs only the selection over the cached candidates: no retrieval, no model call.")
     what_if = st.slider("Budget", 16, 2048, int(last["budget"]), step=16, key="what_if")
     try:
-        engine = get_engine(last["index"], ROOT, "none", last["retrieval"])
         alt = engine.ask(
             last["question"], Budget(context_tokens=what_if), strategy=last["strategy"], retrieved=retrieved
         )
@@ -201,8 +249,9 @@ def page_index() -> None:
     files = st.file_uploader("Files (.txt, .md, .html, .jsonl, .json, .pdf)", accept_multiple_files=True, key="uploads")
     new_name = st.text_input("Index name", value="uploaded", key="new_name")
     chunk = st.slider("Chunk size (tokens)", 32, 512, 128, step=16, key="chunk")
+    with_clusters = st.checkbox("Also build CRAG clusters (extractive summaries)", value=True, key="with_clusters")
     if st.button("Build", key="build"):
-        build_from_uploads(files or [], new_name, chunk)
+        build_from_uploads(files or [], new_name, chunk, with_clusters)
     st.subheader("Corpus statistics")
     name = pick_index("stats_index")
     if name is None:
@@ -220,6 +269,51 @@ def page_index() -> None:
     c3.metric("mean chunk tokens", f"{stats['mean_chunk_tokens']:.0f}")
     st.bar_chart(_histogram(stats["chunk_tokens"]), x_label="chunk tokens", y_label="chunks")
     st.json({k: info[k] for k in ("embedder", "tokenizer", "chunking", "dense_kind", "created", "version")})
+    clusters_view(engine, name)
+
+
+def clusters_view(engine: Engine, name: str) -> None:
+    st.subheader("Clusters")
+    try:
+        view = engine.cluster_overview()
+    except RagEngineError as e:
+        fail(e)
+        return
+    rows = view["clusters"]
+    if not rows:
+        st.info(f"Index {name!r} has no clusters: CRAG retrieval is off for it.")
+        if st.button("Build clusters", key="build_clusters"):
+            with st.spinner("Clustering chunks and summarising each cluster..."):
+                try:
+                    engine.add_clusters()
+                except RagEngineError as e:
+                    fail(e)
+                    return
+            get_engine.clear()
+            st.rerun()
+        return
+    p, cost = view["params"], view["indexing"]
+    st.caption(
+        f"{p.get('k')} clusters of {p.get('n_chunks')} chunks ({p.get('k_rule')}), seed {p.get('seed')}, "
+        f"{p.get('summary')} summaries of at most {p.get('summary_cap_tokens')} tokens · built in "
+        f"{cost.get('ms', 0) / 1000:.1f} s, {cost.get('tokens_in', 0) + cost.get('tokens_out', 0)} LLM tokens"
+    )
+    st.bar_chart({f"{r['cluster']:03d}": r["chunks"] for r in rows}, x_label="cluster", y_label="chunks")
+    st.dataframe(
+        [
+            {
+                "cluster": r["cluster"],
+                "chunks": r["chunks"],
+                "documents": r["documents"],
+                "summary tokens": r["summary_tokens"],
+                "summary": r["summary"],
+                "main documents": ", ".join(r["top_documents"]),
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def _histogram(values: list[int], bins: int = 16) -> dict[str, int]:
@@ -234,7 +328,7 @@ def _histogram(values: list[int], bins: int = 16) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def build_from_uploads(files: list[Any], name: str, chunk: int) -> None:
+def build_from_uploads(files: list[Any], name: str, chunk: int, clusters: bool = False) -> None:
     if not files:
         st.warning("Choose at least one file to index.")
         return
@@ -254,7 +348,12 @@ def build_from_uploads(files: list[Any], name: str, chunk: int) -> None:
             (Path(tmp) / Path(f.name).name).write_bytes(f.getvalue())
 
         def progress(stage: str, done: int, total: int) -> None:
-            frac = {"chunking": 0.1, "embedding": 0.1 + 0.8 * done / max(total, 1), "indexing": 0.95}[stage]
+            frac = {
+                "chunking": 0.1,
+                "embedding": 0.1 + 0.75 * done / max(total, 1),
+                "clustering": 0.88,
+                "indexing": 0.95,
+            }.get(stage, 0.5)
             bar.progress(min(frac, 1.0), text=f"{stage} {done}/{total or '?'}")
 
         try:
@@ -266,6 +365,7 @@ def build_from_uploads(files: list[Any], name: str, chunk: int) -> None:
                 chunk_overlap=min(16, chunk // 4),
                 report=report,
                 on_progress=progress,
+                clusters=clusters,
             )
         except RagEngineError as e:
             bar.empty()

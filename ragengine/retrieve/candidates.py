@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ragengine.budget import Ledger
+from ragengine.errors import InvalidInput
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.types import Candidate, Retrieved
 
@@ -97,9 +98,9 @@ class CandidateSource:
         cluster augmenter; without one (e.g. a ``Retrieved`` built elsewhere) the selector gets no
         vectors rather than an error, and falls back to its word-overlap measures.
         """
-        if self.augmenter is not None:
-            return np.asarray(self.augmenter.chunk_vectors(list(candidates)), dtype=np.float32)
         try:
+            if self.augmenter is not None:
+                return np.asarray(self.augmenter.chunk_vectors(list(candidates)), dtype=np.float32)
             return self.retriever.chunk_vectors(list(candidates))
-        except KeyError:
+        except (KeyError, InvalidInput):  # a derived candidate this process's augmenter did not make
             return None

@@ -138,3 +138,35 @@ def test_eval_page_shows_a_report(env: Path, tmp_path: Path) -> None:
     at.selectbox(key="report").select("broken.json")
     at.run()
     assert not at.exception and any("not valid JSON" in e.value for e in at.error)
+
+
+def test_index_page_shows_clusters_and_builds_them_when_missing(env: Path) -> None:
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Index")
+    at.run()
+    assert any("has no clusters" in i.value for i in at.info)
+    at.button(key="build_clusters").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert (env / "tiny" / "clusters" / "clusters.json").is_file()
+    assert any("2 clusters of 5 chunks" in c.value for c in at.caption)
+    table = at.dataframe[-1].value
+    assert list(table["chunks"]) and sum(table["chunks"]) == 5
+    assert all(isinstance(s, str) and s for s in table["summary"])
+
+
+def test_ask_with_cache_and_prf_rewrite_shows_the_path(env: Path) -> None:
+    at = _app()
+    at.selectbox(key="rewrite").select("prf")
+    at.toggle(key="cache").set_value(True)
+    _ask(at, "Which river flows through Berlin?")
+    assert any("Searched with 2 queries (prf)" in c.value for c in at.caption)
+    assert not any("answer cache" in s.value for s in at.success)
+    at.button(key="ask_button").click()
+    at.run()
+    assert not at.exception
+    assert any("Served from the answer cache" in s.value for s in at.success)
+    at.sidebar.radio(key="page").set_value("Why")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.slider(key="what_if").value == 32
