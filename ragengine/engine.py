@@ -31,6 +31,7 @@ from ragengine.pipeline import Pipeline
 from ragengine.retrieve.candidates import CandidateSource
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.select.base import Selector
+from ragengine.select.registry import get_selector
 from ragengine.tokens import TokenCounter, get_token_counter
 from ragengine.types import Answer, Document, Retrieved
 
@@ -53,16 +54,6 @@ _STAGE_ATTRS = {  # config field -> the lazily built stage to forget when it cha
 
 def _as_budget(budget: Budget | int) -> Budget:
     return budget if isinstance(budget, Budget) else Budget(context_tokens=budget)
-
-
-def _selector(name: str, options: dict[str, Any]) -> Selector:
-    from ragengine.select.greedy import GreedySelector
-
-    if name == "greedy" and not options:
-        return GreedySelector()
-    from ragengine.select.registry import get_selector
-
-    return get_selector(name, **options)
 
 
 class Engine:
@@ -233,7 +224,7 @@ class Engine:
             )
             pipe = Pipeline(
                 source,
-                selector or _selector(name, dict(c.selector_options.get(name, {}))),
+                selector or get_selector(name, **c.selector_options.get(name, {})),
                 self.generator,
                 self.counter,
                 self.manifest.tokenizer,

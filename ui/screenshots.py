@@ -7,26 +7,16 @@ and writes ui/screenshots/{ask,why,index,eval}.png.
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from ragengine.browser import CHROMIUM_FLAGS, chromium_path, free_port, wait_healthy
+
 OUT = Path(__file__).resolve().parent / "screenshots"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> int:
@@ -34,21 +24,15 @@ def main() -> int:
     ap.add_argument("--index", default="demo")
     ap.add_argument("--question", default="When was Sky Digital launched?")
     args = ap.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "ragengine.cli", "ui", "--index", args.index, "--port", str(port)])
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+        if not wait_healthy(url):
+            raise SystemExit("the console did not start within 120 s")
         OUT.mkdir(exist_ok=True)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS)
+            browser = p.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_FLAGS))
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(url, timeout=120_000)
             page.get_by_label("Question").wait_for(timeout=120_000)

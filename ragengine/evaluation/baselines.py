@@ -76,34 +76,6 @@ def llama_cpp_backend(llama: Any, *, max_tokens: int = 32, temperature: float = 
     return complete
 
 
-def _embedding_class() -> type:
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    class RagEngineEmbeddingAdapter(BaseEmbedding):
-        """ragengine's embedder behind llama-index's embedding interface (same vectors as the index)."""
-
-        _embedder: Any = PrivateAttr()
-
-        def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
-            super().__init__(model_name=str(getattr(embedder, "id", "ragengine")), **kwargs)
-            self._embedder = embedder
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return [float(x) for x in self._embedder.embed([query])[0]]
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return [float(x) for x in self._embedder.embed([text])[0]]
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return [[float(x) for x in row] for row in self._embedder.embed(list(texts))]
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-    return RagEngineEmbeddingAdapter
-
-
 def _llm_class() -> type:
     from llama_index.core.base.llms.types import CompletionResponse, CompletionResponseGen, LLMMetadata
     from llama_index.core.llms import CustomLLM
@@ -230,7 +202,9 @@ class LlamaIndexBaseline:
                 )
                 for c in by_id.values()
             ]
-            embed = _embedding_class()(self.embedder, embed_batch_size=64)
+            from ragengine.integrations.llama_index import RagEngineEmbedding
+
+            embed = RagEngineEmbedding(self.embedder, embed_batch_size=64)  # the index's own embedder
             self._index = VectorStoreIndex(nodes, embed_model=embed, show_progress=False)
             self._retriever = self._index.as_retriever(similarity_top_k=self.similarity_top_k)
         if self.backend is not None and self._engine is None:

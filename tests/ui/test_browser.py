@@ -4,39 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from ragengine.browser import CHROMIUM_FLAGS, chromium_path, free_port, wait_healthy
+
 pytestmark = pytest.mark.integration
 playwright = pytest.importorskip("playwright.sync_api", reason="install ragengine[ui] (playwright)")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+CHROMIUM = chromium_path()
 
 
 def test_ask_in_a_real_browser(tiny_index: Path, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it: apt-get install chromium)")
-    port = _port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -56,17 +40,10 @@ def test_ask_in_a_real_browser(tiny_index: Path, tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(240):
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
+        if not wait_healthy(url):
             pytest.fail("the console did not start within 120 s")
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_FLAGS), headless=True)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(url, timeout=120_000)
             box = page.get_by_label("Question")
