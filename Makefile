@@ -30,7 +30,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 	touch $@
 
 demo: $(VENV)/.installed-run
-	$(BIN)/ragengine index ragengine/data/xquad-en/xquad.en.json --name demo
+	$(BIN)/ragengine index ragengine/data/xquad-en/xquad.en.json --name demo --clusters
 	$(BIN)/ragengine ask demo "When was Sky Digital launched?" --budget 256
 	@echo
 	$(BIN)/ragengine ask demo "Who did Tesla partner with in 1886?" --budget 256
