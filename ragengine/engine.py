@@ -221,6 +221,7 @@ class Engine:
                 rewriter=self.rewriter,
                 original_weight=weight,
                 augmenter=self.augmenter,
+                counter=self.counter,
             )
             pipe = Pipeline(
                 source,

@@ -16,6 +16,7 @@ formed within budget says so and spends nothing more.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -67,23 +68,59 @@ class Pipeline:
             max(1, (x.chunk.n_tokens if same else c.count(x.chunk.text.strip())) + sep) for x in retrieved.candidates
         ]
 
-    def context_budget(self, question: str, budget: Budget, spent: int = 0) -> tuple[int, str]:
+    def context_budget(self, question: str, budget: Budget, spent: int = 0, spent_usd: float = 0.0) -> tuple[int, str]:
         """The tokens the context may use, and why it is less than ``budget.context_tokens`` if it is.
 
-        ``spent``: LLM tokens this question already used (a query rewrite); they count against
-        ``budget.total_tokens`` too.
+        ``spent`` / ``spent_usd``: LLM tokens and dollars this question already used (a query
+        rewrite); they count against ``budget.total_tokens`` and ``budget.usd`` too. A dollar
+        budget binds only when the ``PriceTable`` gives tokens a price (the local model is free).
         """
-        if budget.total_tokens is None or self.generator is None:
-            return budget.context_tokens, ""
+        room, why = budget.context_tokens, ""
+        if self.generator is None or (budget.total_tokens is None and budget.usd is None):
+            return room, why
         overhead = self.generator.prompt_overhead(question)
-        room = budget.total_tokens - spent - overhead - self.max_new_tokens
-        if room < budget.context_tokens:
-            rewrite = f", the query rewrite ({spent})" if spent else ""
-            return room, (
-                f"total budget {budget.total_tokens} leaves {max(room, 0)} context tokens after the prompt "
-                f"({overhead}){rewrite} and the answer ({self.max_new_tokens})"
-            )
-        return budget.context_tokens, ""
+        rewrite = f", the query rewrite ({spent})" if spent else ""
+        if budget.total_tokens is not None:
+            r = budget.total_tokens - spent - overhead - self.max_new_tokens
+            if r < room:
+                room, why = (
+                    r,
+                    (
+                        f"total budget {budget.total_tokens} leaves {max(r, 0)} context tokens after the prompt "
+                        f"({overhead}){rewrite} and the answer ({self.max_new_tokens})"
+                    ),
+                )
+        p = self.prices
+        if budget.usd is not None and (p.input_per_1k > 0 or p.output_per_1k > 0):
+            left = budget.usd - spent_usd - p.cost(0, self.max_new_tokens)
+            r = math.floor(left / (p.input_per_1k / 1000.0)) - overhead if p.input_per_1k > 0 else room
+            if left < 0:
+                r = 0
+            if r < room:
+                room, why = (
+                    r,
+                    (
+                        f"dollar budget ${budget.usd:g} leaves {max(r, 0)} context tokens after the prompt ({overhead})"
+                        f"{rewrite} and the answer ({self.max_new_tokens}) at ${p.input_per_1k:g}/${p.output_per_1k:g} "
+                        "per 1k tokens in/out"
+                    ),
+                )
+        return room, why
+
+    def llm_allowance(self, question: str, budget: Budget) -> int | None:
+        """LLM tokens a query rewrite may spend and still leave the answer call its minimum (None: no cap)."""
+        if self.generator is None:
+            return None
+        caps = []
+        overhead = self.generator.prompt_overhead(question)
+        if budget.total_tokens is not None:
+            caps.append(budget.total_tokens - overhead - self.max_new_tokens - 1)
+        p = self.prices
+        if budget.usd is not None and (p.input_per_1k > 0 or p.output_per_1k > 0):
+            per_token = max(p.input_per_1k, p.output_per_1k) / 1000.0
+            answer = p.cost(overhead + 1, self.max_new_tokens)
+            caps.append(math.floor((budget.usd - answer) / per_token))
+        return min(caps) if caps else None
 
     def retrieve(self, question: str) -> Retrieved:
         """The candidates the selector would choose from (every candidate stage run, none charged)."""
@@ -136,13 +173,13 @@ class Pipeline:
         else:
             trace["path"] = "given" if cached else "retrieve"
         if retrieved is None:
-            retrieved = self.source.gather(question, ledger)
+            retrieved = self.source.gather(question, ledger, llm_allowance=self.llm_allowance(question, budget))
         else:
             ledger.charge("retrieve")  # given or from the cache: no retrieval time; the stage still shows
         trace["retrieval"] = {"mode": self.retriever.mode, "cached": cached, **retrieved.stats}
 
         t = time.perf_counter()
-        ctx_budget, why = self.context_budget(question, budget, ledger.total_tokens)
+        ctx_budget, why = self.context_budget(question, budget, ledger.total_tokens, ledger.usd)
         costs = self.costs(retrieved)
         if ctx_budget <= 0 or not retrieved.candidates:
             reason = why or "no candidates were retrieved"

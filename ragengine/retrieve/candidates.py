@@ -39,6 +39,8 @@ class CandidateSource:
     rewriter: Any = None
     original_weight: float | None = None
     augmenter: Any = None
+    counter: Any = None
+    """The generator's token counter (bounds an LLM rewrite's cost before it is made)."""
 
     def _one(self, query: str, ledger: Ledger | None) -> Retrieved:
         t = time.perf_counter()
@@ -55,13 +57,28 @@ class CandidateSource:
             ledger.charge("rerank", ms=(time.perf_counter() - t2) * 1000)
         return Retrieved(list(ranked), pool.query_vector, {**pool.stats, "reranked_from": len(pool.candidates)})
 
-    def gather(self, question: str, ledger: Ledger | None = None) -> Retrieved:
-        """The candidates for ``question`` after every configured stage; stages charged to ``ledger``."""
+    def gather(self, question: str, ledger: Ledger | None = None, *, llm_allowance: int | None = None) -> Retrieved:
+        """The candidates for ``question`` after every configured stage; stages charged to ``ledger``.
+
+        ``llm_allowance``: LLM tokens a rewrite may spend (None: no limit). A rewriter that could
+        spend more (``worst_case_tokens``) is skipped, and the trace says so.
+        """
         queries: Sequence[str] = (question,)
         rewrite_trace: dict[str, Any] | None = None
-        if self.rewriter is not None:
+        rewriter = self.rewriter
+        worst = getattr(rewriter, "worst_case_tokens", None)
+        if rewriter is not None and llm_allowance is not None and callable(worst) and self.counter is not None:
+            need = int(worst(question, self.counter))
+            if need > llm_allowance:
+                rewriter = None
+                rewrite_trace = {
+                    "method": getattr(self.rewriter, "name", "?"),
+                    "queries": [question],
+                    "skipped": f"the rewrite could spend {need} LLM tokens; the total budget leaves {llm_allowance}",
+                }
+        if rewriter is not None:
             t = time.perf_counter()
-            rw = self.rewriter.rewrite(question)
+            rw = rewriter.rewrite(question)
             if ledger is not None:
                 ledger.charge(
                     "rewrite",

@@ -122,6 +122,15 @@ class LLMRewriter:
             {"role": "user", "content": f"Question: {question.strip()}"},
         ]
 
+    def worst_case_tokens(self, question: str, counter: Any) -> int:
+        """An upper bound on the call's prompt + completion tokens, for budget checks before calling.
+
+        The messages' text counted with ``counter``, plus 8 tokens per message for the chat
+        template's role markers (SmolLM2's and OpenAI's use 3-5), plus ``max_tokens``.
+        """
+        msgs = self.messages(question)
+        return sum(counter.count(m["content"]) + 8 for m in msgs) + 8 + self.max_tokens
+
     def rewrite(self, question: str) -> Rewrite:
         try:
             reply = chat_complete(

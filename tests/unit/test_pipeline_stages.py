@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ragengine import Budget, Engine, EngineConfig
+from ragengine.budget import PriceTable
 from ragengine.cli import main
 from ragengine.errors import InvalidInput
 from ragengine.index.manifest import Manifest
@@ -115,11 +116,11 @@ def test_llm_rewrite_tokens_are_charged_and_count_against_the_total_budget(tmp_p
     reply = json.dumps({"variants": ["Which river runs north?"], "queries": ["Nile river north"]})
     eng = Engine(folder, generator=ChattyEcho(reply), embedder="hash-64", config=EngineConfig(rewrite="llm"))
     q = "Which river flows north?"
-    ans = eng.ask(q, Budget(context_tokens=60, total_tokens=150))
+    ans = eng.ask(q, Budget(context_tokens=300, total_tokens=400))
     st = ans.cost.stages["rewrite"]
     assert (st.tokens_in, st.tokens_out, st.llm_calls) == (50, 20, 1)
     overhead = eng.generator.prompt_overhead(q)  # type: ignore[union-attr]
-    assert ans.trace["selection"]["context_budget"] == 150 - 70 - overhead - eng.config.max_new_tokens
+    assert ans.trace["selection"]["context_budget"] == 400 - 70 - overhead - eng.config.max_new_tokens
     assert "query rewrite (70)" in ans.trace["selection"]["reason"]
     assert ans.trace["retrieval"]["rewrite"]["queries"][0] == q
     bad = Engine(folder, generator=ChattyEcho("not json"), embedder="hash-64", config=EngineConfig(rewrite="llm"))
@@ -176,3 +177,30 @@ def test_cli_index_clusters_cluster_command_and_cached_ask(tmp_path: Path, capsy
     assert one["trace"]["path"] == "retrieve" and two["trace"]["path"] == "cache"
     assert two["answer"] == one["answer"] and two["cost"]["total_tokens"] == 0
     assert main(["cluster", "missing", "--root", root]) == 2
+
+
+def test_a_dollar_budget_shrinks_the_context_or_declines(tmp_path: Path) -> None:
+    folder = _build(tmp_path, clusters=False)
+    prices = PriceTable(input_per_1k=1.0, output_per_1k=2.0)  # $0.001 per prompt token, $0.002 per answer token
+    eng = Engine(folder, generator=EchoGenerator(), embedder="hash-64", config=EngineConfig(prices=prices))
+    q = "Which river flows through Berlin?"
+    overhead = eng.generator.prompt_overhead(q)  # type: ignore[union-attr]
+    ans = eng.ask(q, Budget(context_tokens=64, usd=0.1))
+    # $0.1 - 32 answer tokens x $0.002 = $0.036 -> 36 prompt tokens, minus the prompt's own
+    assert ans.trace["selection"]["context_budget"] == 36 - overhead
+    assert ans.cost.context_tokens <= 36 - overhead and "dollar budget $0.1" in ans.trace["selection"]["reason"]
+    broke = eng.ask(q, Budget(context_tokens=64, usd=0.05))  # cannot even pay for the answer
+    assert broke.citations == [] and broke.text.startswith("[no answer]")
+    free = Engine(folder, generator=EchoGenerator(), embedder="hash-64").ask(q, Budget(context_tokens=64, usd=0.001))
+    assert free.trace["selection"]["context_budget"] == 64  # the local model costs nothing
+
+
+def test_an_llm_rewrite_the_total_budget_cannot_afford_is_skipped(tmp_path: Path) -> None:
+    folder = _build(tmp_path, clusters=False)
+    reply = json.dumps({"variants": ["Which river runs north?"], "queries": ["Nile"]})
+    eng = Engine(folder, generator=ChattyEcho(reply), embedder="hash-64", config=EngineConfig(rewrite="llm"))
+    ans = eng.ask("Which river flows north?", Budget(context_tokens=16, total_tokens=100))
+    assert "skipped" in ans.trace["retrieval"]["rewrite"] and "rewrite" not in ans.cost.stages
+    assert ans.cost.total_tokens <= 100
+    roomy = eng.ask("Which river flows north?", Budget(context_tokens=16, total_tokens=1000))
+    assert roomy.cost.stages["rewrite"].llm_calls == 1
