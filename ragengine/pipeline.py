@@ -243,6 +243,12 @@ class Pipeline:
             text = gen.text
             trace["model"] = gen.model
         citations = [Citation.from_chunk(c.chunk) for c in chosen]
+        if budget.latency_ms is not None:  # a target, not a guarantee: the trace says whether it held
+            trace["latency"] = {
+                "target_ms": budget.latency_ms,
+                "ms": round(ledger.ms, 1),
+                "met": ledger.ms <= budget.latency_ms,
+            }
         if route is not None and route.path == "retrieve" and self.generator is not None and chosen:
             self.trigger.remember(question, text, citations, exact, retrieved.query_vector)
         return Answer(text=text, citations=citations, cost=ledger, trace=trace, budget=budget, question=question)

@@ -204,3 +204,10 @@ def test_an_llm_rewrite_the_total_budget_cannot_afford_is_skipped(tmp_path: Path
     assert ans.cost.total_tokens <= 100
     roomy = eng.ask("Which river flows north?", Budget(context_tokens=16, total_tokens=1000))
     assert roomy.cost.stages["rewrite"].llm_calls == 1
+
+
+def test_a_latency_target_is_reported_in_the_trace(tmp_path: Path) -> None:
+    eng = _engine(_build(tmp_path, clusters=False))
+    ans = eng.ask("Which river flows through Berlin?", Budget(context_tokens=32, latency_ms=60_000))
+    assert ans.trace["latency"]["met"] is True and ans.trace["latency"]["ms"] == round(ans.cost.ms, 1)
+    assert "latency" not in eng.ask("Which river flows through Berlin?", 32).trace
