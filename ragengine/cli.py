@@ -190,7 +190,8 @@ def _print_answer(ans: Any) -> None:
     for i, c in enumerate(ans.citations, 1):
         snippet = c.text.replace("\n", " ")
         print(
-            f"  [{i}] {c.doc_id} ({c.chunk_id}, {c.n_tokens} tok): {snippet[:110]}{'...' if len(snippet) > 110 else ''}"
+            f"  [{i}] {', '.join(c.sources)} ({c.granularity}, {c.n_tokens} tok): "
+            f"{snippet[:100]}{'...' if len(snippet) > 100 else ''}"
         )
     print(f"Ledger (budget {ans.budget.context_tokens} context tokens, strategy {ans.trace.get('strategy')}):")
     print("  " + ans.cost.table().replace("\n", "\n  "))

@@ -66,6 +66,12 @@ class Generation:
     model: str = ""
 
 
+def cited_documents(doc_id: str, metadata: dict[str, Any]) -> list[str]:
+    """The documents a cited text came from: ``metadata["source_doc_ids"]`` if set, else ``[doc_id]``."""
+    src = metadata.get("source_doc_ids")
+    return [str(d) for d in src] if isinstance(src, list) and src else [doc_id]
+
+
 @dataclass(frozen=True)
 class Citation:
     """A chunk the answer was given, with its source document."""
@@ -79,6 +85,16 @@ class Citation:
     @classmethod
     def from_chunk(cls, chunk: Chunk) -> Citation:
         return cls(chunk.chunk_id, chunk.doc_id, chunk.text, chunk.n_tokens, dict(chunk.metadata))
+
+    @property
+    def sources(self) -> list[str]:
+        """The documents whose text this citation holds (a cluster excerpt or summary names several)."""
+        return cited_documents(self.doc_id, self.metadata)
+
+    @property
+    def granularity(self) -> str:
+        """``chunk``, or a CRAG granularity: ``excerpt``, ``member``, ``summary``."""
+        return str(self.metadata.get("granularity", "chunk"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,6 +16,7 @@ import streamlit as st
 
 from ragengine import Budget, Engine, EngineConfig
 from ragengine.errors import RagEngineError
+from ragengine.types import cited_documents
 
 MAX_UPLOAD_MB = 20
 STRATEGIES = ["greedy", "dos", "mmr", "knapsack", "mcts"]
@@ -117,7 +118,11 @@ def page_ask() -> None:
     path_note(ans["trace"])
     st.subheader(f"Citations ({len(ans['citations'])})")
     for i, c in enumerate(ans["citations"], 1):
-        with st.expander(f"[{i}] {c['doc_id']} · {c['n_tokens']} tokens · {c['chunk_id']}"):
+        meta = c.get("metadata", {})
+        gran = meta.get("granularity", "chunk")
+        docs = ", ".join(cited_documents(c["doc_id"], meta))
+        with st.expander(f"[{i}] {docs} · {c['n_tokens']} tokens · {gran}"):
+            st.caption(c["chunk_id"])
             st.write(c["text"])
     st.subheader("Ledger")
     ledger_view(ans["cost"])

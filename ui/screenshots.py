@@ -44,7 +44,9 @@ def main() -> int:
             page.get_by_text("Citations (").wait_for(timeout=300_000)
             time.sleep(2)
             page.screenshot(path=str(OUT / "ask.png"), full_page=True)
+            tall = {"Index": 2900, "Why": 2000}  # streamlit scrolls inside the page: show more of it
             for name in ("Why", "Index", "Eval"):
+                page.set_viewport_size({"width": 1400, "height": tall.get(name, 1100)})
                 page.get_by_text(name, exact=True).first.click()
                 page.get_by_role("heading", name="Eval reports" if name == "Eval" else name, exact=True).wait_for(
                     timeout=120_000
