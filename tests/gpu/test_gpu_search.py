@@ -69,11 +69,18 @@ def test_dense_index_on_cuda_matches_cpu_and_saves_cpu_form(tmp_path: Path) -> N
     from ragengine.index.dense import DenseIndex
 
     corpus, queries = _embeddings()
+    ref = _exact_top(corpus, queries, 10)
     for kind in ("flat", "ivf", "hnsw"):
         cpu = DenseIndex.build(corpus, kind)
         gpu = DenseIndex.build(corpus, kind, device="cuda")
         assert gpu.backend in ("faiss-gpu", "torch-cuda")
-        assert _overlap(gpu.search(queries, 10)[1], cpu.search(queries, 10)[1]) >= 0.95
+        # recall against exact search: the GPU form is at least as good as the CPU one (torch-cuda is
+        # exact for every kind, so it beats IVF's nprobe=16 approximation; comparing the two lists
+        # directly would penalise that: 0.92 overlap on the first H100 run)
+        got, base = _overlap(gpu.search(queries, 10)[1], ref), _overlap(cpu.search(queries, 10)[1], ref)
+        assert got >= base - 0.02, (kind, got, base)
+        if gpu.backend == "torch-cuda":
+            assert got >= 0.99, (kind, got)
         gpu.save(tmp_path)
         again = DenseIndex.load(tmp_path, kind)  # persisted form is CPU
         assert again.backend == "cpu" and again.index.ntotal == len(corpus)
