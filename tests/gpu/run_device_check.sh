@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One-shot GPU check (< 5 minutes): the gpu-marked tests on real embeddings, then 1M x 384 throughput.
 # Prepare on the CPU machine first: `python -m tests.gpu.prepare_embeddings` (writes indexes/bench-gpu/),
+# then run this with that folder carried, e.g. run(command="bash tests/gpu/run_device_check.sh",
+# carry=["indexes/bench-gpu"], timeout_s=420). Needs python with torch (CUDA) and numpy; pytest optional.
 # Last run: NVIDIA H100 80GB, 2026-11-26 (eval/results/gpu-check-h100.log): 2 passed; 1M x 384 exact top-10 at
 # 69k queries/s (batch 100), 100k (batch 1000), 2.2k (batch 1), top-10 overlap with fp32 0.997.
 # faiss is not on the device image: carry its wheel (.whl/, see the device tool's README), e.g.
 # run(command="python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && PYTHONPATH=/tmp/site bash ...").
-# then run this with that folder carried, e.g. run(command="bash tests/gpu/run_device_check.sh",
-# carry=["indexes/bench-gpu"], timeout_s=420). Needs python with torch (CUDA) and numpy; pytest optional.
 set -u
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
