@@ -7,9 +7,11 @@ file, the key and what would be accepted, before any model loads::
     strategies = ["topk", "llamaindex", "greedy", "mcts"]   # ragengine strategies + baselines
     budgets = [128, 256, 512, 1024]                         # context tokens
     generator = "llm"                                       # llm | extractive | none | echo (tests)
+    rewrite = "none"                                        # none | prf | llm (query rewriting)
 
     [index]                      # built once under indexes/eval-<kind>-<hash>, reused after
     chunk_size = 128
+    clusters = false             # true: CRAG clusters too (cluster granularities offered at query time)
 
     [strategy_options.mcts]      # keyword arguments of a strategy
     iterations = 300
@@ -63,6 +65,15 @@ class IndexSpec:
     tokenizer: str = "smollm2-135m-instruct"
     dense: str = "flat"
     root: str = "indexes"
+    clusters: bool = False
+    """Build CRAG clusters too (the engine then offers cluster granularities: clusters "auto")."""
+
+    def settings(self) -> dict[str, Any]:
+        """What the index folder's hash covers (``clusters`` only when on: older hashes stay valid)."""
+        out = {k: v for k, v in asdict(self).items() if k != "root"}
+        if not self.clusters:
+            out.pop("clusters")
+        return out
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class EvalConfig:
     seed: int = 0
     retrieval: str = "hybrid"
     reranker: str = "auto"
+    rewrite: str = "none"
     candidates: int = 30
     max_new_tokens: int = 32
     llamaindex_top_k: int = 2
@@ -120,11 +132,12 @@ class EvalConfig:
         """
         gen = self.generator_for(ds)
         key: dict[str, Any] = {
-            "index": {k: v for k, v in asdict(self.index).items() if k != "root"},
+            "index": self.index.settings(),
             "strategy_options": self.strategy_options,
             "seed": self.seed,
             "retrieval": self.retrieval,
             "reranker": self.reranker,
+            **({"rewrite": self.rewrite} if self.rewrite != "none" else {}),
             "candidates": self.candidates,
             "llamaindex_top_k": self.llamaindex_top_k,
             "dataset": [ds.kind, ds.path.name, ds.articles, ds.split],
@@ -289,6 +302,7 @@ def parse_config(data: dict[str, Any], src: str = "<config>", base: Path | None 
         tokenizer=ir.choice("tokenizer", TOKENIZERS, IndexSpec.tokenizer),
         dense=ir.choice("dense", ("flat", "ivf", "hnsw"), IndexSpec.dense),
         root=ir.get("root", str, IndexSpec.root),
+        clusters=ir.get("clusters", bool, False),
     )
     if not 0 <= index.chunk_overlap < index.chunk_size:
         raise ir.err("chunk_overlap", f"must be in [0, chunk_size), got {index.chunk_overlap} for {index.chunk_size}")
@@ -317,6 +331,7 @@ def parse_config(data: dict[str, Any], src: str = "<config>", base: Path | None 
         seed=r.get("seed", int, 0),
         retrieval=r.choice("retrieval", MODES, "hybrid"),
         reranker=r.choice("reranker", ("auto", "none", "terms"), "auto"),
+        rewrite=r.choice("rewrite", ("none", "prf", "llm"), "none"),
         candidates=r.positive_int("candidates", 30),
         max_new_tokens=r.positive_int("max_new_tokens", 32),
         llamaindex_top_k=r.positive_int("llamaindex_top_k", 2),

@@ -25,7 +25,7 @@ import random
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +154,7 @@ def index_name(cfg: EvalConfig, ds: DatasetSpec) -> str:
             h.update(f.read_bytes())
         except OSError as e:
             raise DatasetError(f"{f}: cannot read the corpus file: {e}") from e
-    settings: dict[str, Any] = {k: v for k, v in asdict(cfg.index).items() if k != "root"}
+    settings = cfg.index.settings()
     if cfg.index.embedder in ("minilm-onnx-int8", TERM_ENCODER):
         # the build writes TILDE term weights too: an index from other weights is another index
         settings["term_weights"] = sha256_of(DEFAULT_WEIGHTS)
@@ -182,6 +182,7 @@ def ensure_index(cfg: EvalConfig, ds: DatasetSpec, embedder: Any) -> Path:
         chunk_overlap=cfg.index.chunk_overlap,
         dense_kind=cfg.index.dense,
         progress=True,
+        clusters=cfg.index.clusters,
     )
     return folder
 
@@ -385,6 +386,7 @@ class _Runner:
             config = EngineConfig(
                 retrieval=self.cfg.retrieval,
                 reranker=self.cfg.reranker,
+                rewrite=self.cfg.rewrite,
                 candidates=self.cfg.candidates,
                 max_new_tokens=self.cfg.max_new_tokens,
                 seed=self.cfg.seed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from ragengine.evaluation.harness import (
     TIMING_FIELDS,
     CachingGenerator,
     answer_scores,
+    index_name,
     load_questions,
     retrieval_scores,
     run_eval,
@@ -556,3 +558,18 @@ def test_datasets_sharing_an_index_embed_it_once_for_llama_index(
     assert summary["tiny-context"]["primary"] == "gold_in_context"
     li = next(r for r in summary["tiny-context"]["settings"] if r["label"] == "llamaindex")
     assert li["prompt_tokens"] == 0 and li["context_tokens"] > 0
+
+
+def test_clusters_and_rewrite_are_recorded_settings(tmp_path: Path) -> None:
+    data = squad_file(tmp_path / "tiny.json")
+    plain = parse_config(tomllib.loads(config_text(tmp_path, data)), "plain.toml")
+    text = config_text(tmp_path, data, rewrite='"prf"').replace("[index]\n", "[index]\nclusters = true\n")
+    staged = tmp_path / "staged.toml"
+    staged.write_text(text, encoding="utf-8")
+    cfg = parse_config(tomllib.loads(text), "staged.toml")
+    ds, ds0 = cfg.datasets[0], plain.datasets[0]
+    assert cfg.fingerprint(ds) != plain.fingerprint(ds0) and index_name(cfg, ds) != index_name(plain, ds0)
+    assert "clusters" not in plain.index.settings()  # older index hashes and fingerprints stay valid
+    out = run_eval(staged, results_dir=tmp_path / "out", progress=False)
+    assert out.records == 6 * (3 * 3 + 1)
+    assert (tmp_path / "indexes" / index_name(cfg, ds) / "clusters" / "clusters.json").is_file()
