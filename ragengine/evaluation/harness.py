@@ -578,6 +578,13 @@ def run_eval(
     out_dir, partial_path = results_paths(cfg, results_dir)
     if fresh and partial_path.exists():
         partial_path.unlink()
+    packed = partial_path.with_name(partial_path.name + ".gz")
+    if not fresh and not partial_path.exists() and packed.is_file():
+        # a run cut short on another machine: its records were committed gzipped (see pack_partial)
+        import gzip
+
+        partial_path.write_bytes(gzip.decompress(packed.read_bytes()))
+        log.warning("resuming from %s", packed)
     part = read_partial(partial_path, cfg)
     t0 = time.time()
     new = 0
@@ -596,6 +603,22 @@ def run_eval(
         time.time() - t0,
         summary,
     )
+
+
+def pack_partial(config: str | Path | EvalConfig, results_dir: str | Path | None = None) -> Path:
+    """Gzip ``NAME.partial.jsonl`` beside it, so an unfinished run can be committed and resumed elsewhere.
+
+    ``run_eval`` unpacks ``NAME.partial.jsonl.gz`` when ``NAME.partial.jsonl`` is missing.
+    """
+    import gzip
+
+    cfg = config if isinstance(config, EvalConfig) else load_config(config)
+    _, partial_path = results_paths(cfg, results_dir)
+    if not partial_path.is_file():
+        raise InvalidInput(f"{partial_path}: no partial records to pack")
+    packed = partial_path.with_name(partial_path.name + ".gz")
+    packed.write_bytes(gzip.compress(partial_path.read_bytes(), compresslevel=9, mtime=0))
+    return packed
 
 
 def _run(
@@ -683,6 +706,11 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-records", type=int, default=None, help="stop after this many new records")
     p.add_argument("--dataset", action="append", default=None, help="run only this dataset (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--pack",
+        action="store_true",
+        help="after the report, gzip the partial records to NAME.partial.jsonl.gz (commit it to resume elsewhere)",
+    )
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -699,6 +727,8 @@ def run_from_args(args: argparse.Namespace) -> int:
     )
     print(f"{res.records} records ({res.new_records} new) in {res.seconds:.1f} s")
     print(f"wrote {res.md_path} and {res.json_path}")
+    if args.pack:
+        print(f"packed the records into {pack_partial(args.config, args.results_dir)}")
     return 0
 
 

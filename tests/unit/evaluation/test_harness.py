@@ -573,3 +573,14 @@ def test_clusters_and_rewrite_are_recorded_settings(tmp_path: Path) -> None:
     out = run_eval(staged, results_dir=tmp_path / "out", progress=False)
     assert out.records == 6 * (3 * 3 + 1)
     assert (tmp_path / "indexes" / index_name(cfg, ds) / "clusters" / "clusters.json").is_file()
+
+
+def test_a_packed_partial_resumes_on_another_checkout(tiny_config: Path, tmp_path: Path) -> None:
+    from ragengine.evaluation.harness import pack_partial
+
+    out = tmp_path / "out"
+    first = run_eval(tiny_config, results_dir=out, progress=False, max_new_records=9)
+    packed = pack_partial(tiny_config, out)
+    (out / "tiny.partial.jsonl").unlink()  # a fresh clone has only the committed .gz
+    rest = run_eval(tiny_config, results_dir=out, progress=False)
+    assert first.new_records == 9 and rest.new_records == rest.records - 9 and packed.is_file()
