@@ -16,7 +16,6 @@ Indexes (with clusters) and LLM replies are kept under ``--work`` and reused by 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -27,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ragengine import Budget, Engine
+from ragengine import Budget, Engine, EngineConfig
 from ragengine.cache import SemanticCache
 from ragengine.cache.paraphrase import FAMILIES, paraphrase
 from ragengine.cache.semantic import normalise
 from ragengine.cluster import ClusterAugmenter, build_clusters, has_clusters, load_clusters, save_clusters
+from ragengine.evaluation.crag_report import BUDGETS, RUNS, write_report
 from ragengine.evaluation.datasets import SQUAD_REPORT, SQUAD_TUNE, QAExample, load_hipporag, load_squad
 from ragengine.evaluation.metrics import answer_in_context, normalize_answer
 from ragengine.evaluation.stats import paired_bootstrap
@@ -43,43 +43,9 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
 SQUAD = DATA / "squad-v1.1-dev" / "dev-v1.1.rebuilt.json"
 MULTI = {"hotpotqa": DATA / "hotpotqa-train100-hipporag", "musique": DATA / "musique-train100-hipporag"}
-BUDGETS = (64, 96, 128, 192, 256, 320, 384, 448, 512)
 CRAG = {"top_clusters": 3, "excerpt_tokens": 64, "excerpt_blocks": 6}
-RUNS = {  # name: (candidate list, strategy)
-    "plain-greedy": ("plain", "greedy"),
-    "plain-mcts": ("plain", "mcts"),
-    "crag-greedy": ("crag", "greedy"),
-    "crag-mcts": ("crag", "mcts"),
-    "crag-no-excerpt-greedy": ("coarse", "greedy"),
-}
-CRAG_ABOUT = (
-    "{n} questions sampled evenly from articles 25-48 (the report half); corpus = all 2,067 dev paragraphs in "
-    "128-token chunks; hybrid top-30 candidates. CRAG (k-means clusters at index time, k = round(sqrt(n chunks))) "
-    "adds, for the 3 clusters of the best candidates: excerpt blocks (the clusters' sentences best matching the "
-    "question, in blocks of <= 64 tokens), each cluster's best member chunk and its index-time extractive summary "
-    "(<= 96 tokens). `crag-no-excerpt` offers only members and summaries. Parameters: {p}. Cells: gold-answer-in-"
-    "context rate (mean context tokens used). Tuned on articles 1-24 only (excerpt size, blocks, sentence scoring)."
-)
-REWRITE_ABOUT = (
-    "Corpus = the set's paragraphs in 128-token chunks. The candidates of every rewrite are fused by RRF (top 30), "
-    "then greedy selection; recall = share of supporting paragraphs in the selected context (`all` = every one). "
-    "LLM = SmolLM2-135M-Instruct, one call per question, grammar-constrained JSON (llama.cpp); its prompt + "
-    "completion tokens are the extra cost (PRF spends no LLM tokens); `q` = questions it ran on, paired with `none` "
-    "on the same questions. A call took 3 s on an idle core and up to 4 min while the shared machine was loaded. "
-    "`w=.5`: weighted RRF in which the original question keeps half of the vote (RM3's interpolation weight; "
-    "with PRF's two lists it equals plain RRF). "
-    "These rows were added after the plain-RRF rows showed the LLM rewrites outvoting the question; there is no "
-    "held-out multi-hop split here, so read them as a design check on the same 100 questions, not a tuned result."
-)
-CACHE_ABOUT = (
-    "Articles 25-48: the first question of every paragraph with 2+ questions is cached ({e} entries). Queries: exact "
-    "repeats; rule-made paraphrases of the cached questions (`ragengine.cache.paraphrase`: frame = request wrapper, "
-    "wh = wh-phrase swap, reorder = moved prepositional phrase, casual = lower case + 'please', synonym = one "
-    "content word from a small synonym table); and every other question of the same paragraphs (these must miss). "
-    "Paraphrases come from deterministic rules, not people (no paraphrase data is available here): the paraphrase "
-    "hit rates hold for those rule kinds only and say nothing about freer rewording."
-)
 log = logging.getLogger("crag_bench")
+RAW = EngineConfig(clusters="off")  # "plain" means raw candidates: the bench applies its augmenters itself
 
 
 def ensure_index(work: Path, name: str, src: Path, clusters: bool = True) -> Path:
@@ -87,7 +53,7 @@ def ensure_index(work: Path, name: str, src: Path, clusters: bool = True) -> Pat
     if not (folder / "manifest.json").is_file():
         Engine.build_index([src], name, root=work)
     if clusters and not has_clusters(folder):
-        eng = Engine.from_index(folder, generator="none")
+        eng = Engine.from_index(folder, generator="none", config=RAW)
         idx = eng.index
         save_clusters(folder, build_clusters(idx.chunks, np.asarray(idx.vectors), eng.counter, embedder=eng.embedder))
     return folder
@@ -105,7 +71,7 @@ def tokens_to_reach(rates: list[float], tokens: list[float], target: float) -> f
 
 
 def crag_part(folder: Path, n: int, seed: int = 0) -> dict[str, Any]:
-    eng = Engine.from_index(folder, generator="none")
+    eng = Engine.from_index(folder, generator="none", config=RAW)
     cs = load_clusters(folder, eng.index.chunks)
     aug = ClusterAugmenter(eng.index, cs, eng.counter, **CRAG)  # type: ignore[arg-type]
     coarse = ClusterAugmenter(eng.index, cs, eng.counter, granularities=("member", "summary"))
@@ -166,7 +132,7 @@ def rewrite_part(work: Path, n: int, llm_n: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, base in MULTI.items():
         folder = ensure_index(work, name, base / f"{name}_train_corpus.json", clusters=False)
-        eng = Engine.from_index(folder, generator="none")
+        eng = Engine.from_index(folder, generator="none", config=RAW)
         exs = load_hipporag(base / f"{name}_train.json")[:n]
         prf = PRFRewriter(eng.index)
         modes: dict[str, tuple[Any, int, float | None]] = {"none": (NoRewriter(), n, None), "prf": (prf, n, None)}
@@ -270,7 +236,7 @@ def cache_eval(eng: Engine, data: tuple[Any, ...], threshold: float, guard: bool
 
 
 def cache_part(folder: Path, work: Path) -> dict[str, Any]:
-    eng = Engine.from_index(folder, generator="none")
+    eng = Engine.from_index(folder, generator="none", config=RAW)
     tune, rep = (cache_data(eng, load_squad(SQUAD, arts)) for arts in (SQUAD_TUNE, SQUAD_REPORT))
     grid = [0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
     sweep = [cache_eval(eng, tune, t, g, work / "cache-tune") for g in (True, False) for t in grid]
@@ -285,189 +251,6 @@ def cache_part(folder: Path, work: Path) -> dict[str, Any]:
     newer = SemanticCache(work / "cache-report", eng.manifest.version + "-rebuilt", eng.embedder)
     res["invalidation"] = {"served_after_version_change": newer.lookup(q) is not None, "dropped": newer.invalidated}
     return res
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def _saving(need: float | None, ref: float) -> str:
-    return "not reached" if need is None else f"{need:.0f} ({_pct(1 - need / ref)})"
-
-
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows] + [""]
-
-
-def render(res: dict[str, Any]) -> str:
-    md = ["# Clustered retrieval, query rewriting and the answer cache (issue 6)", ""]
-    md += [f"Command: `{res['command'].strip()}` ({res['seconds'] / 60:.0f} min on 2 shared CPU cores).", ""]
-    if a := res.get("crag"):
-        md += ["## (a) CRAG on SQuAD v1.1 dev", "", CRAG_ABOUT.format(n=a["questions"], p=a["params"]), ""]
-        cells = [
-            [b] + [f"{a[m]['rate'][i]:.3f} ({a[m]['tokens'][i]:.0f})" for m in RUNS] for i, b in enumerate(BUDGETS)
-        ]
-        md += _table(["budget", *RUNS], cells)
-        rows = [
-            [b, f"{v['plain_rate']:.3f}", f"{v['plain_tokens']:.0f}"]
-            + [_saving(v["needed"][m], v["plain_tokens"]) for m in ("crag-greedy", "crag-mcts")]
-            for b, v in a["iso_rate"].items()
-        ]
-        md += ["Tokens CRAG needs to match plain-greedy's rate at each budget (saving vs plain's tokens there):", ""]
-        md += _table(["plain budget", "plain rate", "plain tokens", "crag-greedy", "crag-mcts"], rows)
-        md += [f"Target = plain-greedy at 512: **{a['target_rate']:.3f}** at {a['reference_tokens']:.0f} tokens.", ""]
-        rows = []
-        for m in RUNS:
-            ci = a[m]["saving_ci"]
-            ci_txt = "-" if ci is None else f"[{_pct(ci[0])}, {_pct(ci[1])}]"
-            saving = "not reached" if a[m]["saving"] is None else _pct(a[m]["saving"])
-            rows.append([m, saving, ci_txt, _pct(a[m]["reached_in_resamples"])])
-        md += _table(
-            [
-                "method",
-                "token saving at the target rate",
-                "95% CI (bootstrap, resamples reaching it)",
-                "resamples reaching",
-            ],
-            rows,
-        )
-        best = max((a[m]["saving"] for m in RUNS if m.startswith("crag") and a[m]["saving"] is not None), default=None)
-        md += [
-            f"**Verdict:** best CRAG saving {_pct(best)}; CRAG's >= 46% anchor is "
-            f"{'met' if best is not None and best >= 0.46 else 'not met'}.",
-            "",
-        ]
-        cg, pg, ne = a["crag-greedy"]["rate"], a["plain-greedy"]["rate"], a["crag-no-excerpt-greedy"]["rate"]
-        worse = sum(x < y for x, y in zip(ne[2:], pg[2:], strict=True))
-        md += [
-            f"Where it comes from: the excerpt granularity. At {BUDGETS[0]} and {BUDGETS[1]} tokens, where whole "
-            f"128-token chunks rarely fit, CRAG holds the gold answer {cg[0] / pg[0]:.1f}x and {cg[1] / pg[1]:.1f}x "
-            f"as often as plain retrieval; offering only cluster summaries and best members (`crag-no-excerpt`) is "
-            f"worse than plain at {worse} of {len(BUDGETS) - 2} budgets from {BUDGETS[2]} up (a <= 96-token summary "
-            f"of ~60 chunks rarely holds a factoid). Near 512 both curves meet the retrieval ceiling, so the saving "
-            f"at plain's 512 rate is small and uncertain. Query-time cost: {a['augment_ms_p50']:.0f} ms p50 per "
-            "question on the shared 2-core machine (no LLM, no extra embedding).",
-            "",
-        ]
-    if b := res.get("rewrite"):
-        md += ["## (b) Query rewriting on HotpotQA and MuSiQue", "", REWRITE_ABOUT, ""]
-        rows = []
-        for ds, d in b.items():
-            for mode, r in d["modes"].items():
-                g = r.get("gain@512")
-                per = r.get("gain_per_1k_tokens@512")
-                rows.append(
-                    [ds, mode, r["questions"], f"{r['tokens']:.0f}", _pct(r["fallback"]), f"{r['recall@30']:.3f}"]
-                    + [f"{r[f'recall@{x}']:.3f}" for x in (256, 512, 1024)]
-                    + [f"{r['all@1024']:.3f}"]
-                    + ["-" if g is None else f"{g['diff']:+.3f} [{g['lo']:+.3f}, {g['hi']:+.3f}]"]
-                    + ["-" if mode == "none" else "free (0 LLM tokens)" if per is None else f"{per:+.3f}"]
-                )
-        md += _table(
-            [
-                "data",
-                "rewrite",
-                "q",
-                "LLM tok/q",
-                "fallback",
-                "recall@30 cand.",
-                "recall@256",
-                "recall@512",
-                "recall@1024",
-                "all@1024",
-                "gain@512 vs none [95% CI]",
-                "gain per 1k LLM tokens",
-            ],
-            rows,
-        )
-        gains = [
-            f"{ds}/{mode} {r['gain@512']['diff']:+.3f}"
-            + ("" if r["tokens"] <= 0 else f" ({r['gain_per_1k_tokens@512']:+.3f} per 1k LLM tokens)")
-            for ds, d in b.items()
-            for mode, r in d["modes"].items()
-            if "gain@512" in r
-        ]
-        memo = [f"{ds}: {d['llm_replies']['replayed_from_work']} replayed" for ds, d in b.items() if "llm_replies" in d]
-        if memo:
-            md += [
-                f"LLM replies replayed from `--work`/llm-rewrites.json, recorded by an earlier run of this rewriter "
-                f"(a cold run makes the calls): {', '.join(memo)} (each reply is used by `llm` and `llm w=.5`).",
-                "",
-            ]
-        md += [f"**Verdict:** supporting-paragraph recall gain at 512 context tokens: {'; '.join(gains)}.", ""]
-    if c := res.get("cache"):
-        r, n = c["report"], c["report_cosine_only"]
-        md += ["## (c) Answer cache on SQuAD", "", CACHE_ABOUT.format(e=r["entries"]), ""]
-        kinds = [k for k in r if isinstance(r[k], dict) and "hit_rate" in r[k]]
-        md += _table(
-            ["query kind", "n", "hit rate (guarded)", "hit rate (cosine only)"],
-            [[k, r[k]["n"], _pct(r[k]["hit_rate"]), _pct(n[k]["hit_rate"])] for k in kinds],
-        )
-        md += [
-            f"False hits on different questions of the same paragraphs: **{r['false_hits']['n']} of "
-            f"{r['false_hits']['of']}** with the guard, {n['false_hits']['n']} with cosine only at the same "
-            f"threshold ({c['threshold']}, tuned on articles 1-24). Hits on other questions whose gold answers agree: "
-            f"{r['other_hits_same_answer']}. Hits on a question of identical text asked on another paragraph (any "
-            f"cache serves these): {r['identical_text']['hits']}, {r['identical_text']['different_answers']} with "
-            f"differing SQuAD gold answers. Lookup: {r['lookup_ms']:.2f} ms over {r['entries']} entries. After an "
-            f"index version change the cache served {int(c['invalidation']['served_after_version_change'])} "
-            f"answers and dropped {c['invalidation']['dropped']} entries.",
-            "",
-        ]
-        ok = r["false_hits"]["n"] == 0 and r["repeat"]["hit_rate"] >= 0.9
-        md += [
-            f"**Verdict:** zero false hits at >= 90% exact-repeat hits: {'met' if ok else 'not met'} "
-            f"({r['false_hits']['n']} false hits, {_pct(r['repeat']['hit_rate'])} repeats).",
-            "",
-        ]
-    return "\n".join(md)
-
-
-def plot(res: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
-    if a := res.get("crag"):
-        for m in RUNS:
-            ax[0].plot(a[m]["tokens"], a[m]["rate"], marker="o", ms=3, label=m)
-        ax[0].axhline(a["target_rate"], ls=":", c="grey", label="plain-greedy @512")
-        ax[0].set(xlabel="mean context tokens", ylabel="gold answer in context", title="(a) SQuAD: CRAG vs plain")
-        ax[0].legend(fontsize=7)
-    if b := res.get("rewrite"):
-        for ds, d in b.items():
-            for mode, r in d["modes"].items():
-                ax[1].plot(
-                    [256, 512, 1024], [r[f"recall@{x}"] for x in (256, 512, 1024)], marker="o", label=f"{ds}/{mode}"
-                )
-        ax[1].set(xlabel="context budget", ylabel="supporting-paragraph recall", title="(b) rewriting")
-        ax[1].set_xticks([256, 512, 1024])
-        ax[1].legend(fontsize=7)
-    if c := res.get("cache"):
-        r, n = c["report"], c["report_cosine_only"]
-        kinds = [k for k in r if isinstance(r[k], dict) and "hit_rate" in r[k] and k != "paraphrase_excl_synonym"]
-        x = np.arange(len(kinds))
-        ax[2].bar(x - 0.2, [r[k]["hit_rate"] for k in kinds], 0.4, label="guarded")
-        ax[2].bar(x + 0.2, [n[k]["hit_rate"] for k in kinds], 0.4, label="cosine only")
-        ax[2].set_xticks(x, [k.replace("para:", "") for k in kinds], rotation=30, fontsize=8)
-        ax[2].set(ylabel="hit rate", title="(c) cache hits by query kind ('other' must miss)")
-        fh = f"false hits on 'other': {r['false_hits']['n']} guarded, {n['false_hits']['n']} cosine only"
-        ax[2].text(0.02, 0.5, fh, transform=ax[2].transAxes, fontsize=8)
-        ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-
-
-def write_report(res: dict[str, Any], out: Path) -> str:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "crag-rewrite-cache.json").write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
-    text = render(res)
-    (out / "crag-rewrite-cache.md").write_text(text, encoding="utf-8")
-    plot(res, out / "crag-rewrite-cache.png")
-    return text
 
 
 def main(argv: list[str] | None = None) -> int:
