@@ -559,13 +559,16 @@ def run_eval(
     max_new_records: int | None = None,
     generator: Any = None,
     datasets: Sequence[str] | None = None,
+    reverse: bool = False,
 ) -> EvalResult:
     """Run (or resume) an eval config and write ``NAME.json``, ``NAME.md`` and the plots.
 
     ``limit`` keeps the first N questions of each dataset (a smoke run); ``report_only`` writes
     the report from the records already in the partial file; ``max_new_records`` stops after
     that many new records (to bound a session); ``datasets`` runs only the named datasets (the
-    report still covers every dataset with records); ``generator`` replaces the configured
+    report still covers every dataset with records); ``reverse`` works from the last question
+    back (two processes, each with its own ``results_dir``, can then split a long run; concatenating
+    their partial files merges them: records are keyed); ``generator`` replaces the configured
     generator object (tests). Raises ``ConfigError`` / ``DatasetError`` naming the file and key or record.
     """
     cfg = config if isinstance(config, EvalConfig) else load_config(config)
@@ -590,7 +593,7 @@ def run_eval(
     new = 0
     if not report_only:
         only = set(datasets) if datasets else set(names)
-        new = _run(cfg, limit, part, partial_path, progress, max_new_records, generator, t0, only)
+        new = _run(cfg, limit, part, partial_path, progress, max_new_records, generator, t0, only, reverse)
     from ragengine.evaluation.report import write_report
 
     questions = {ds.name: [e.id for e in load_questions(ds, cfg.seed, limit)] for ds in cfg.datasets}
@@ -631,9 +634,12 @@ def _run(
     generator: Any,
     t0: float,
     only: set[str],
+    reverse: bool = False,
 ) -> int:
     # every question file is read and checked before any model loads
     plan = [(ds, load_questions(ds, cfg.seed, limit)) for ds in cfg.datasets if ds.name in only]
+    if reverse:  # last question first: a second process (own --results-dir) fills the run from the other end
+        plan = [(ds, exs[::-1]) for ds, exs in plan]
     total = sum(len(exs) * len(_settings(cfg, ds)) for ds, exs in plan)
     done = sum(
         1
@@ -707,6 +713,11 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", action="append", default=None, help="run only this dataset (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
+        "--reverse",
+        action="store_true",
+        help="last question first (a second process with its own --results-dir fills a run from the other end)",
+    )
+    p.add_argument(
         "--pack",
         action="store_true",
         help="after the report, gzip the partial records to NAME.partial.jsonl.gz (commit it to resume elsewhere)",
@@ -724,6 +735,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         max_new_records=args.max_new_records,
         datasets=args.dataset,
+        reverse=args.reverse,
     )
     print(f"{res.records} records ({res.new_records} new) in {res.seconds:.1f} s")
     print(f"wrote {res.md_path} and {res.json_path}")

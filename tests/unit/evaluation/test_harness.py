@@ -584,3 +584,16 @@ def test_a_packed_partial_resumes_on_another_checkout(tiny_config: Path, tmp_pat
     (out / "tiny.partial.jsonl").unlink()  # a fresh clone has only the committed .gz
     rest = run_eval(tiny_config, results_dir=out, progress=False)
     assert first.new_records == 9 and rest.new_records == rest.records - 9 and packed.is_file()
+
+
+def test_two_processes_from_both_ends_merge_into_the_whole_run(tiny_config: Path, tmp_path: Path) -> None:
+    whole = run_eval(tiny_config, results_dir=tmp_path / "whole", progress=False)
+    a, b = tmp_path / "a", tmp_path / "b"
+    run_eval(tiny_config, results_dir=a, progress=False, max_new_records=20)
+    back = run_eval(tiny_config, results_dir=b, progress=False, max_new_records=40, reverse=True)
+    assert back.new_records == 40
+    with (a / "tiny.partial.jsonl").open("a", encoding="utf-8") as f:  # merging = concatenating
+        f.write((b / "tiny.partial.jsonl").read_text(encoding="utf-8"))
+    merged = run_eval(tiny_config, results_dir=a, progress=False)
+    assert merged.new_records == 0 and merged.records == whole.records
+    assert comparable(merged.json_path) == comparable(whole.json_path)
