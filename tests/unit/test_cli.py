@@ -17,28 +17,16 @@ def _index(tmp_path: Path) -> Path:
     return src
 
 
+def _index_argv(src: Path, root: Path) -> list[str]:
+    """`ragengine index` on the fakes (hash embedder, whitespace tokenizer) as index ``t`` under ``root``."""
+    return ["index", str(src), "--name", "t", "--root", str(root), "--embedder", "hash-64", "--tokenizer", "whitespace",
+            "--chunk-size", "16", "--chunk-overlap", "0"]  # fmt: skip
+
+
 def test_index_ask_info_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = _index(tmp_path)
     root = tmp_path / "idx"
-    rc = main(
-        [
-            "index",
-            str(src),
-            "--name",
-            "t",
-            "--root",
-            str(root),
-            "--embedder",
-            "hash-64",
-            "--tokenizer",
-            "whitespace",
-            "--chunk-size",
-            "16",
-            "--chunk-overlap",
-            "0",
-            "--json",
-        ]
-    )
+    rc = main([*_index_argv(src, root), "--json"])
     out, err = capsys.readouterr()
     assert rc == 0
     info = json.loads(out)
@@ -98,24 +86,7 @@ def test_errors_are_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], msg: str
 ) -> None:
     root = tmp_path / "idx"
-    main(
-        [
-            "index",
-            str(_index(tmp_path)),
-            "--name",
-            "t",
-            "--root",
-            str(root),
-            "--embedder",
-            "hash-64",
-            "--tokenizer",
-            "whitespace",
-            "--chunk-size",
-            "16",
-            "--chunk-overlap",
-            "0",
-        ]
-    )
+    assert main(_index_argv(_index(tmp_path), root)) == 0
     capsys.readouterr()
     rc = main([*argv, "--root", str(root), "--generator", "none"])
     err = capsys.readouterr().err
@@ -146,24 +117,7 @@ def test_search_prints_ranked_candidates_and_refuses_terms_without_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "idx"
-    main(
-        [
-            "index",
-            str(_index(tmp_path)),
-            "--name",
-            "t",
-            "--root",
-            str(root),
-            "--embedder",
-            "hash-64",
-            "--tokenizer",
-            "whitespace",
-            "--chunk-size",
-            "16",
-            "--chunk-overlap",
-            "0",
-        ]
-    )
+    assert main(_index_argv(_index(tmp_path), root)) == 0
     capsys.readouterr()
     assert main(["search", "t", "capital of Italy", "-k", "2", "--root", str(root), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
