@@ -252,6 +252,30 @@ def _verdict(met: bool, d: dict[str, float]) -> str:
     return f"not met on the point estimate: {ci}"
 
 
+def _judge(
+    goal: dict[str, Any],
+    c: dict[str, Any],
+    base: list[dict[str, Any]],
+    tokens: str,
+    met: bool,
+    k: str,
+    cfg: EvalConfig,
+    rows: dict[tuple[str, int | None], list[dict[str, Any]]],
+) -> None:
+    """Record ragengine's candidate setting ``c`` for a goal, paired against the baseline's records ``base``."""
+    d = _diff(rows[(c["strategy"], c["budget"])], base, k, cfg)
+    goal.update(
+        {
+            "candidate": c["label"],
+            "candidate_accuracy": c["metrics"][k],
+            f"candidate_{tokens}": c[tokens],
+            "met": met,
+            "paired": d,
+            "verdict": _verdict(met, d),
+        }
+    )
+
+
 def _goals(
     cfg: EvalConfig, out: dict[str, Any], rows: dict[tuple[str, int | None], list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
@@ -277,18 +301,8 @@ def _goals(
         }
         if cands:
             c = max(cands, key=lambda r: (r["metrics"][k][0], -r["context_tokens"]))
-            d = _diff(rows[(c["strategy"], c["budget"])], rows[(best["strategy"], best["budget"])], k, cfg)
             met = c["metrics"][k][0] >= best["metrics"][k][0]
-            goal.update(
-                {
-                    "candidate": c["label"],
-                    "candidate_accuracy": c["metrics"][k],
-                    "candidate_context_tokens": c["context_tokens"],
-                    "met": met,
-                    "paired": d,
-                    "verdict": _verdict(met, d),
-                }
-            )
+            _judge(goal, c, rows[(best["strategy"], best["budget"])], "context_tokens", met, k, cfg, rows)
         else:
             goal.update({"met": False, "verdict": "not met: no ragengine setting uses that few context tokens"})
         goals.append(goal)
@@ -304,18 +318,8 @@ def _goals(
         }
         if cands:
             c = max(cands, key=lambda r: (r["metrics"][k][0], -r["prompt_tokens"]))
-            d = _diff(rows[(c["strategy"], c["budget"])], rows[("llamaindex", None)], k, cfg)
             met = c["metrics"][k][0] > li["metrics"][k][0]
-            goal.update(
-                {
-                    "candidate": c["label"],
-                    "candidate_accuracy": c["metrics"][k],
-                    "candidate_prompt_tokens": c["prompt_tokens"],
-                    "met": met,
-                    "paired": d,
-                    "verdict": _verdict(met, d),
-                }
-            )
+            _judge(goal, c, rows[("llamaindex", None)], "prompt_tokens", met, k, cfg, rows)
         else:
             goal.update({"met": False, "verdict": "not met: no ragengine setting sends fewer prompt tokens"})
         goals.append(goal)
