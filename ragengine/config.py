@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ragengine.budget import PriceTable
 from ragengine.errors import InvalidInput
-from ragengine.retrieve.hybrid import MODES
+
+# The names of every stage's modes: the stages, the CLI, the console and the eval configs take
+# their choices from here, so a name is defined once.
+Strategy = Literal["greedy", "dos", "mmr", "knapsack", "mcts"]
+GeneratorName = Literal["llm", "openai", "extractive", "none"]
+RetrievalMode = Literal["hybrid", "bm25", "dense"]
+RerankerMode = Literal["auto", "none", "terms"]
+ClusterMode = Literal["auto", "on", "off"]
+RewriteMode = Literal["none", "prf", "llm"]
+DenseKind = Literal["flat", "ivf", "hnsw"]
+SummaryMode = Literal["extractive", "abstractive"]
+
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+GENERATORS: tuple[str, ...] = get_args(GeneratorName)
+RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)
+RERANKERS: tuple[str, ...] = get_args(RerankerMode)
+CLUSTER_MODES: tuple[str, ...] = get_args(ClusterMode)
+REWRITE_MODES: tuple[str, ...] = get_args(RewriteMode)
+DENSE_KINDS: tuple[str, ...] = get_args(DenseKind)
+SUMMARY_MODES: tuple[str, ...] = get_args(SummaryMode)
+
+
+def check_choice(value: object, choices: tuple[str, ...], what: str) -> str:
+    """``value`` if it is one of ``choices``, else InvalidInput naming them."""
+    if value not in choices:
+        raise InvalidInput(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+    return str(value)
 
 
 @dataclass
@@ -15,10 +41,11 @@ class EngineConfig:
     """Defaults a caller can override per engine; per-question options go to ``Engine.ask``."""
 
     strategy: str = "greedy"
-    reranker: str = "auto"
+    """One of ``STRATEGIES`` (a ``Selector`` object can be passed to ``Engine.ask`` instead)."""
+    reranker: RerankerMode = "auto"
     """``terms`` (TILDE-style term matching, needs an index built with term weights), ``none``, or
     ``auto``: terms when the index has them (indexes built with the default embedder do)."""
-    retrieval: str = "hybrid"
+    retrieval: RetrievalMode = "hybrid"
     candidates: int = 30
     depth: int = 100
     rrf_k: int = 60
@@ -27,12 +54,12 @@ class EngineConfig:
     prices: PriceTable = field(default_factory=PriceTable)
     selector_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Options per strategy name, e.g. ``{"mcts": {"iterations": 500}}``."""
-    clusters: str = "auto"
+    clusters: ClusterMode = "auto"
     """CRAG granularities (cluster excerpts, best members, summaries) offered to the selector:
     ``on`` (the index must have been built with clusters), ``off``, or ``auto`` (on when it was)."""
     cluster_options: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of ``ClusterAugmenter``, e.g. ``{"top_clusters": 3, "excerpt_tokens": 64}``."""
-    rewrite: str = "none"
+    rewrite: RewriteMode = "none"
     """Query rewriting before retrieval: ``none``, ``prf`` (RM3 pseudo-relevance feedback, no LLM
     tokens) or ``llm`` (Query Rewriter+: one generator call, its tokens charged to stage ``rewrite``)."""
     rewrite_options: dict[str, Any] = field(default_factory=dict)
@@ -67,8 +94,7 @@ class EngineConfig:
         c = self.cache_threshold
         if isinstance(c, bool) or not isinstance(c, int | float) or not 0.0 < c <= 1.0:
             raise InvalidInput(f"cache_threshold must be a cosine in (0, 1], got {c!r}")
-        if self.retrieval not in MODES:
-            raise InvalidInput(f"unknown retrieval mode {self.retrieval!r}; choose one of {', '.join(MODES)}")
+        check_choice(self.retrieval, RETRIEVAL_MODES, "retrieval mode")
         for name in ("candidates", "depth", "rrf_k", "max_new_tokens"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:

@@ -1,37 +1,59 @@
-"""Composes the stages for one question; the only place that times stages and charges the Ledger.
+"""The query-time flow for one question, and the one place that times stages and charges the Ledger.
 
-[cache route] -> rewrite -> retrieve (+ rerank) -> fuse -> clusters -> select (under the context
-budget) -> assemble (exact re-count) -> generate -> [remember in cache].
+[cache route] -> rewrite -> retrieve (+ rerank) per query -> fuse -> clusters -> select under the
+context budget -> assemble (exact re-count) -> generate -> [remember in cache].
 
-The candidate stages live in ``retrieve.candidates.CandidateSource``. With a cache (a
-``RetrievalTrigger``), a question first takes one of three paths, recorded as ``trace["path"]``:
+Every stage runs inside ``charged(ledger, name)``, which times it and charges what it reports
+(LLM tokens in and out, calls) to the query's ``Ledger``; a stage that did not run has no row,
+except retrieval reused from given or cached candidates, whose row says it cost nothing.
+The budget -> context rule is ``ragengine.assemble``.
+
+With an answer cache, a question first takes one of three paths, recorded as ``trace["path"]``:
 ``cache`` (a cached answer whose context fits the budget: no retrieval, no LLM tokens),
 ``cache_chunks`` (a cached answer with a larger context: its chunks are re-selected under this
 budget and the answer regenerated) or ``retrieve`` (everything runs; the answer is then cached).
-
-If the total budget is set, the context budget shrinks to leave room for the prompt's own
-tokens, the answer, and any tokens a query rewriter already spent. An answer that cannot be
-formed within budget says so and spends nothing more.
+Candidates passed in (``retrieved=``, from ``Pipeline.retrieve``) give the path ``given``.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ragengine.budget import Budget, Ledger, PriceTable
+import numpy as np
+
+from ragengine import assemble
+from ragengine.budget import Budget, Ledger
 from ragengine.errors import InvalidInput
-from ragengine.generate.base import Generator
-from ragengine.generate.prompt import format_context, separator_cost
-from ragengine.retrieve.candidates import CandidateSource
-from ragengine.retrieve.hybrid import HybridRetriever
-from ragengine.select.base import Selection, SelectionInput, Selector
-from ragengine.tokens import TokenCounter
-from ragengine.types import Answer, Citation, Retrieved
+from ragengine.retrieve.fusion import fuse_retrievals
+from ragengine.select.base import Selector
+from ragengine.stages import Settings, Stages
+from ragengine.types import Answer, Candidate, Citation, Retrieved
 
 NO_ANSWER = "[no answer]"
+
+
+@dataclass
+class Spend:
+    """What a stage reports it spent, filled in inside ``charged``."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    llm_calls: int = 0
+
+
+@contextmanager
+def charged(ledger: Ledger, stage: str) -> Iterator[Spend]:
+    """Time the block and charge it, with the LLM tokens it reports, to ``stage`` of ``ledger``."""
+    spend, t = Spend(), time.perf_counter()
+    try:
+        yield spend
+    finally:
+        ms = (time.perf_counter() - t) * 1000
+        ledger.charge(stage, tokens_in=spend.tokens_in, tokens_out=spend.tokens_out, llm_calls=spend.llm_calls, ms=ms)
 
 
 def check_question(question: object) -> str:
@@ -44,87 +66,87 @@ def check_question(question: object) -> str:
 
 @dataclass
 class Pipeline:
-    source: CandidateSource
-    selector: Selector
-    generator: Generator | None
-    counter: TokenCounter
-    index_tokenizer: str
-    prices: PriceTable
-    max_new_tokens: int = 32
-    seed: int = 0
-    trigger: Any = None
-    """A ``cache.RetrievalTrigger`` (answer cache on), or None."""
+    stages: Stages
+    settings: Settings
 
     @property
-    def retriever(self) -> HybridRetriever:
-        return self.source.retriever
-
-    def costs(self, retrieved: Retrieved) -> list[int]:
-        """Each candidate's exact tokens in the prompt, one separator included."""
-        c = self.counter
-        sep = separator_cost(c)
-        same = c.name == self.index_tokenizer
-        return [
-            max(1, (x.chunk.n_tokens if same else c.count(x.chunk.text.strip())) + sep) for x in retrieved.candidates
-        ]
-
-    def context_budget(self, question: str, budget: Budget, spent: int = 0, spent_usd: float = 0.0) -> tuple[int, str]:
-        """The tokens the context may use, and why it is less than ``budget.context_tokens`` if it is.
-
-        ``spent`` / ``spent_usd``: LLM tokens and dollars this question already used (a query
-        rewrite); they count against ``budget.total_tokens`` and ``budget.usd`` too. A dollar
-        budget binds only when the ``PriceTable`` gives tokens a price (the local model is free).
-        """
-        room, why = budget.context_tokens, ""
-        if self.generator is None or (budget.total_tokens is None and budget.usd is None):
-            return room, why
-        overhead = self.generator.prompt_overhead(question)
-        rewrite = f", the query rewrite ({spent})" if spent else ""
-        if budget.total_tokens is not None:
-            r = budget.total_tokens - spent - overhead - self.max_new_tokens
-            if r < room:
-                room, why = (
-                    r,
-                    (
-                        f"total budget {budget.total_tokens} leaves {max(r, 0)} context tokens after the prompt "
-                        f"({overhead}){rewrite} and the answer ({self.max_new_tokens})"
-                    ),
-                )
-        p = self.prices
-        if budget.usd is not None and (p.input_per_1k > 0 or p.output_per_1k > 0):
-            left = budget.usd - spent_usd - p.cost(0, self.max_new_tokens)
-            r = math.floor(left / (p.input_per_1k / 1000.0)) - overhead if p.input_per_1k > 0 else room
-            if left < 0:
-                r = 0
-            if r < room:
-                room, why = (
-                    r,
-                    (
-                        f"dollar budget ${budget.usd:g} leaves {max(r, 0)} context tokens after the prompt ({overhead})"
-                        f"{rewrite} and the answer ({self.max_new_tokens}) at ${p.input_per_1k:g}/${p.output_per_1k:g} "
-                        "per 1k tokens in/out"
-                    ),
-                )
-        return room, why
-
-    def llm_allowance(self, question: str, budget: Budget) -> int | None:
-        """LLM tokens a query rewrite may spend and still leave the answer call its minimum (None: no cap)."""
-        if self.generator is None:
-            return None
-        caps = []
-        overhead = self.generator.prompt_overhead(question)
-        if budget.total_tokens is not None:
-            caps.append(budget.total_tokens - overhead - self.max_new_tokens - 1)
-        p = self.prices
-        if budget.usd is not None and (p.input_per_1k > 0 or p.output_per_1k > 0):
-            per_token = max(p.input_per_1k, p.output_per_1k) / 1000.0
-            answer = p.cost(overhead + 1, self.max_new_tokens)
-            caps.append(math.floor((budget.usd - answer) / per_token))
-        return min(caps) if caps else None
+    def selector(self) -> Selector:
+        return self.stages.selector
 
     def retrieve(self, question: str) -> Retrieved:
         """The candidates the selector would choose from (every candidate stage run, none charged)."""
-        return self.source.gather(check_question(question))
+        return self.gather(check_question(question), Ledger())
+
+    def _one(self, query: str, ledger: Ledger) -> Retrieved:
+        s, k = self.stages, self.settings.candidates
+        if s.reranker is None:
+            with charged(ledger, "retrieve"):
+                return s.retriever.retrieve(query, k)
+        with charged(ledger, "retrieve"):
+            pool = s.retriever.retrieve(query, max(self.settings.rerank_pool, k))
+        with charged(ledger, "rerank"):
+            ranked = s.reranker.rerank(query, pool.candidates, query_vector=pool.query_vector, k=k)
+        return Retrieved(list(ranked), pool.query_vector, {**pool.stats, "reranked_from": len(pool.candidates)})
+
+    def gather(self, question: str, ledger: Ledger, *, llm_allowance: int | None = None) -> Retrieved:
+        """The candidates for ``question`` after every configured candidate stage, each charged to ``ledger``.
+
+        ``llm_allowance``: LLM tokens a rewrite may spend (None: no limit). A rewriter that could
+        spend more (``worst_case_tokens``) is skipped, and the trace says so.
+        """
+        s = self.stages
+        queries: Sequence[str] = (question,)
+        rewrite_trace: dict[str, Any] | None = None
+        rewriter = s.rewriter
+        worst = getattr(rewriter, "worst_case_tokens", None)
+        if rewriter is not None and llm_allowance is not None and callable(worst):
+            need = int(worst(question, s.counter))
+            if need > llm_allowance:
+                rewriter = None
+                rewrite_trace = {
+                    "method": getattr(s.rewriter, "name", "?"),
+                    "queries": [question],
+                    "skipped": f"the rewrite could spend {need} LLM tokens; the total budget leaves {llm_allowance}",
+                }
+        if rewriter is not None:
+            with charged(ledger, "rewrite") as spend:
+                rw = rewriter.rewrite(question)
+                spend.tokens_in, spend.tokens_out, spend.llm_calls = rw.tokens_in, rw.tokens_out, rw.llm_calls
+            queries = rw.queries or (question,)
+            rewrite_trace = {**rw.trace(), "tokens_in": rw.tokens_in, "tokens_out": rw.tokens_out}
+        lists = [self._one(q, ledger) for q in queries]
+        if len(lists) == 1:
+            out = lists[0]
+        else:  # the original question's query vector is kept (selectors and clusters compare with it)
+            out = fuse_retrievals(lists, limit=self.settings.candidates, original_weight=self.settings.original_weight)
+        if rewrite_trace is not None:
+            out = replace(out, stats={**out.stats, "rewrite": rewrite_trace})
+        if s.augmenter is not None:
+            with charged(ledger, "cluster"):
+                out = s.augmenter.augment(question, out)
+        return out
+
+    def chunk_vectors(self, candidates: Sequence[Candidate]) -> np.ndarray | None:
+        """Embeddings of the candidates (derived cluster candidates included), or None if unknown.
+
+        Candidates that are not index chunks (cluster excerpts and summaries) are known only to the
+        cluster augmenter; without one (e.g. a ``Retrieved`` built elsewhere) the selector gets no
+        vectors rather than an error, and falls back to its word-overlap measures.
+        """
+        try:
+            if self.stages.augmenter is not None:
+                return np.asarray(self.stages.augmenter.chunk_vectors(list(candidates)), dtype=np.float32)
+            return self.stages.retriever.chunk_vectors(list(candidates))
+        except (KeyError, InvalidInput):  # a derived candidate this process's augmenter did not make
+            return None
+
+    def context_budget(self, question: str, budget: Budget, ledger: Ledger | None = None) -> tuple[int, str]:
+        """``assemble.context_budget`` with this pipeline's generator and prices, after what ``ledger`` spent."""
+        st = self.settings
+        spent, usd = (ledger.total_tokens, ledger.usd) if ledger is not None else (0, 0.0)
+        return assemble.context_budget(
+            question, budget, self.stages.generator, st.prices, st.max_new_tokens, spent, usd
+        )
 
     def _served(self, question: str, budget: Budget, route: Any, ledger: Ledger, trace: dict[str, Any]) -> Answer:
         """A cached answer served as is: no retrieval, no selection, no LLM call."""
@@ -138,10 +160,19 @@ class Pipeline:
         }
         trace["retrieval"] = {"mode": "cache", "cached": True}
         trace["candidates"] = []
-        citations = self.trigger.citations(route)
+        citations = self.stages.cache.citations(route) if self.stages.cache is not None else []
         return Answer(
             text=entry.answer, citations=citations, cost=ledger, trace=trace, budget=budget, question=question
         )
+
+    def _route(self, question: str, budget: Budget, ledger: Ledger, trace: dict[str, Any]) -> Any:
+        """The answer cache's route for this question (None without a cache); recorded in ``trace``."""
+        if self.stages.cache is None:
+            return None
+        with charged(ledger, "cache"):
+            route = self.stages.cache.route(question, self.context_budget(question, budget)[0])
+        trace["path"], trace["cache"] = route.path, route.trace()
+        return route
 
     def run(
         self, question: str, budget: Budget, *, retrieved: Retrieved | None = None, trace_candidates: bool = True
@@ -150,58 +181,50 @@ class Pipeline:
         question = check_question(question)
         if not isinstance(budget, Budget):
             raise InvalidInput(f"budget must be a ragengine.Budget, got {type(budget).__name__}")
-        ledger = Ledger(prices=self.prices)
+        s, st = self.stages, self.settings
+        ledger = Ledger(prices=st.prices)
         trace: dict[str, Any] = {
-            "strategy": self.selector.name,
-            "generator": getattr(self.generator, "name", "none"),
-            "reranker": "none" if self.source.reranker is None else "terms",
-            "rewrite": getattr(self.source.rewriter, "name", "none"),
-            "clusters": self.source.augmenter is not None,
+            "strategy": s.selector.name,
+            "generator": getattr(s.generator, "name", "none"),
+            "reranker": "none" if s.reranker is None else "terms",
+            "rewrite": getattr(s.rewriter, "name", "none"),
+            "clusters": s.augmenter is not None,
         }
-
         cached = retrieved is not None
-        route = None
-        if self.trigger is not None and not cached:
-            t = time.perf_counter()
-            route = self.trigger.route(question, self.context_budget(question, budget)[0])
-            ledger.charge("cache", ms=(time.perf_counter() - t) * 1000)
-            trace["path"], trace["cache"] = route.path, route.trace()
-            if route.path == "cache":
-                return self._served(question, budget, route, ledger, trace)
-            if route.path == "cache_chunks":
-                retrieved, cached = self.trigger.candidates(route), True
-        else:
+        route = None if cached else self._route(question, budget, ledger, trace)
+        if route is None:
             trace["path"] = "given" if cached else "retrieve"
+        elif route.path == "cache":
+            return self._served(question, budget, route, ledger, trace)
+        elif route.path == "cache_chunks" and s.cache is not None:
+            retrieved, cached = s.cache.candidates(route), True
         if retrieved is None:
-            retrieved = self.source.gather(question, ledger, llm_allowance=self.llm_allowance(question, budget))
-        else:
-            ledger.charge("retrieve")  # given or from the cache: no retrieval time; the stage still shows
-        trace["retrieval"] = {"mode": self.retriever.mode, "cached": cached, **retrieved.stats}
+            allowance = assemble.llm_allowance(question, budget, s.generator, st.prices, st.max_new_tokens)
+            retrieved = self.gather(question, ledger, llm_allowance=allowance)
+        else:  # given or from the cache: the row says retrieval was reused and cost nothing
+            ledger.charge("retrieve", ms=0.0)
+        trace["retrieval"] = {"mode": s.retriever.mode, "cached": cached, **retrieved.stats}
 
-        t = time.perf_counter()
-        ctx_budget, why = self.context_budget(question, budget, ledger.total_tokens, ledger.usd)
-        costs = self.costs(retrieved)
-        if ctx_budget <= 0 or not retrieved.candidates:
-            reason = why or "no candidates were retrieved"
-            selection = Selection((), 0, max(ctx_budget, 0), self.selector.name, reason)
-        else:
-            vectors = self.source.chunk_vectors(retrieved.candidates) if retrieved.query_vector is not None else None
-            inp = SelectionInput(
-                question, retrieved.candidates, costs, ctx_budget, retrieved.query_vector, vectors, self.seed
+        with charged(ledger, "select"):
+            ctx_budget, why = self.context_budget(question, budget, ledger)
+            costs = assemble.candidate_costs(retrieved.candidates, s.counter, st.index_tokenizer)
+            vectors = None
+            if ctx_budget > 0 and retrieved.candidates and retrieved.query_vector is not None:
+                vectors = self.chunk_vectors(retrieved.candidates)
+            selection = assemble.choose(
+                question,
+                retrieved.candidates,
+                costs,
+                ctx_budget,
+                s.selector,
+                query_vector=retrieved.query_vector,
+                chunk_vectors=vectors,
+                seed=st.seed,
+                reason=why,
             )
-            selection = self.selector.select(inp)
-        ledger.charge("select", ms=(time.perf_counter() - t) * 1000)
-
-        t = time.perf_counter()
-        chosen = list(selection.chosen)
-        context = format_context([c.chunk.text for c in chosen])
-        exact = self.counter.count(context)
-        while chosen and exact > ctx_budget:  # a tokenizer merge across a boundary: never overspend
-            chosen.pop()
-            context = format_context([c.chunk.text for c in chosen])
-            exact = self.counter.count(context)
+        with charged(ledger, "assemble"):
+            chosen, _, exact = assemble.trim(selection.chosen, s.counter, ctx_budget)
         ledger.context_tokens = exact
-        ledger.charge("assemble", ms=(time.perf_counter() - t) * 1000)
         trace["selection"] = {
             "context_budget": ctx_budget,
             "context_tokens": exact,
@@ -209,37 +232,21 @@ class Pipeline:
             "stats": selection.stats,
         }
         if trace_candidates:
-            picked = {c.chunk.chunk_id for c in chosen}
-            trace["candidates"] = [
-                {
-                    "chunk_id": c.chunk.chunk_id,
-                    "doc_id": c.chunk.doc_id,
-                    "rank": c.rank,
-                    "score": c.score,
-                    "scores": c.scores,
-                    "cost": cost,
-                    "fate": "selected"
-                    if c.chunk.chunk_id in picked
-                    else selection.dropped.get(c.chunk.chunk_id, "over budget"),
-                }
-                for c, cost in zip(retrieved.candidates, costs, strict=True)
-            ]
+            trace["candidates"] = _candidate_trace(retrieved.candidates, costs, chosen, selection.dropped)
 
         text = ""
-        if self.generator is None:
+        if s.generator is None:
             trace["dry_run"] = True
         elif not chosen:
             text = f"{NO_ANSWER} {selection.reason or why}"
         else:
-            t = time.perf_counter()
-            gen = self.generator.generate(question, [c.chunk.text for c in chosen], max_tokens=self.max_new_tokens)
-            ledger.charge(
-                "generate",
-                tokens_in=gen.prompt_tokens,
-                tokens_out=gen.completion_tokens,
-                llm_calls=gen.llm_calls,
-                ms=(time.perf_counter() - t) * 1000,
-            )
+            with charged(ledger, "generate") as spend:
+                gen = s.generator.generate(question, [c.chunk.text for c in chosen], max_tokens=st.max_new_tokens)
+                spend.tokens_in, spend.tokens_out, spend.llm_calls = (
+                    gen.prompt_tokens,
+                    gen.completion_tokens,
+                    gen.llm_calls,
+                )
             text = gen.text
             trace["model"] = gen.model
         citations = [Citation.from_chunk(c.chunk) for c in chosen]
@@ -249,6 +256,25 @@ class Pipeline:
                 "ms": round(ledger.ms, 1),
                 "met": ledger.ms <= budget.latency_ms,
             }
-        if route is not None and route.path == "retrieve" and self.generator is not None and chosen:
-            self.trigger.remember(question, text, citations, exact, retrieved.query_vector)
+        remember = route is not None and route.path == "retrieve" and s.generator is not None and chosen
+        if remember and s.cache is not None:
+            s.cache.remember(question, text, citations, exact, retrieved.query_vector)
         return Answer(text=text, citations=citations, cost=ledger, trace=trace, budget=budget, question=question)
+
+
+def _candidate_trace(
+    candidates: Sequence[Candidate], costs: Sequence[int], chosen: Sequence[Candidate], dropped: dict[str, str]
+) -> list[dict[str, Any]]:
+    picked = {c.chunk.chunk_id for c in chosen}
+    return [
+        {
+            "chunk_id": c.chunk.chunk_id,
+            "doc_id": c.chunk.doc_id,
+            "rank": c.rank,
+            "score": c.score,
+            "scores": c.scores,
+            "cost": cost,
+            "fate": "selected" if c.chunk.chunk_id in picked else dropped.get(c.chunk.chunk_id, "over budget"),
+        }
+        for c, cost in zip(candidates, costs, strict=True)
+    ]

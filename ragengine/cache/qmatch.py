@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ragengine.select.rewards import STOPWORDS
+from ragengine.text import STOPWORDS
 
 # (phrase, answer type); longest phrases first so "how many" wins over "how".
 _WH: list[tuple[tuple[str, ...], str]] = []

@@ -44,7 +44,7 @@ from ragengine.cluster.sentences import pack_text
 from ragengine.embed.base import Embedder
 from ragengine.errors import InvalidInput
 from ragengine.index.store import LoadedIndex
-from ragengine.select.rewards import terms
+from ragengine.text import terms
 from ragengine.tokens import TokenCounter
 from ragengine.types import Candidate, Chunk, Retrieved
 

@@ -289,7 +289,7 @@ def parse_config(data: dict[str, Any], src: str = "<config>", base: Path | None 
 
     idx = r.get("index", dict, {})
     ir = _Reader(idx, "index.", src)
-    from ragengine.embed.base import EMBEDDERS
+    from ragengine.embed.registry import EMBEDDERS
     from ragengine.tokens import TOKENIZERS
 
     embedder = ir.get("embedder", str, IndexSpec.embedder)

@@ -21,27 +21,37 @@ what is wrong. JSONL (BEIR) is streamed; the JSON formats must be parsed whole.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragengine.errors import InvalidInput, RagEngineError
+from ragengine.errors import InvalidInput
+from ragengine.ingest.corpora import (
+    ArticleRange,
+    DatasetError,
+    PathLike,
+    hipporag_corpus,
+    iter_beir_corpus,
+    iter_hipporag_corpus,
+    iter_jsonl,
+    iter_squad_paragraphs,
+    load_json,
+    para_text,
+    squad_paragraphs,
+)
+from ragengine.ingest.corpora import get_field as _get
+
+__all__ = [
+    "SQUAD_REPORT", "SQUAD_TUNE", "DatasetError", "QAExample", "iter_beir_corpus", "iter_hipporag_corpus",
+    "iter_squad_paragraphs", "load_beir_queries", "load_hipporag", "load_squad",
+]
 
 # 1-based inclusive article ranges of SQuAD v1.1 dev (48 articles): tune on one, report on the other.
 SQUAD_TUNE = (1, 24)
 SQUAD_REPORT = (25, 48)
 
-PathLike = str | Path
-ArticleRange = tuple[int, int] | slice | None
 Resolver = Callable[[str, str | None, str], str]
-
-
-class DatasetError(RagEngineError, ValueError):
-    """A benchmark file is missing or malformed; the message names the file, the record, and what is wrong."""
-
 
 @dataclass(frozen=True)
 class QAExample:
@@ -55,86 +65,8 @@ class QAExample:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError as e:
-        raise DatasetError(f"{path}: file not found; see ../shared/data/README.md for the benchmark files") from e
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from e
-    except UnicodeDecodeError as e:
-        raise DatasetError(f"{path}: not UTF-8 text: {e}") from e
-
-
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    try:
-        with path.open(encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        yield lineno, json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise DatasetError(f"{path}: line {lineno}: not valid JSON: {e.msg}") from e
-    except FileNotFoundError as e:
-        raise DatasetError(f"{path}: file not found; a BEIR folder holds corpus.jsonl, queries.jsonl, qrels/") from e
-
-
-def _get(rec: Any, key: str, typ: type | tuple[type, ...], path: Path, where: str) -> Any:
-    """``rec[key]`` checked for presence and type, or a DatasetError that says which record lacks what."""
-    if not isinstance(rec, dict):
-        raise DatasetError(f"{path}: {where}: expected a JSON object, got {type(rec).__name__}")
-    if key not in rec:
-        raise DatasetError(f"{path}: {where}: missing {key!r}")
-    value = rec[key]
-    # bool is an int in Python: reject True where a number is wanted, accept it only where bool is.
-    if not isinstance(value, typ) or isinstance(value, bool) is not (typ is bool):
-        names = "/".join(t.__name__ for t in (typ if isinstance(typ, tuple) else (typ,)))
-        raise DatasetError(f"{path}: {where}: {key!r} must be {names}, got {type(value).__name__}")
-    return value
-
-
 def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
-
-
-def _select_articles(articles: ArticleRange, n: int) -> range:
-    if articles is None:
-        return range(n)
-    if isinstance(articles, slice):
-        chosen = range(n)[articles]
-    elif isinstance(articles, tuple) and len(articles) == 2 and all(type(a) is int for a in articles):
-        if not 1 <= articles[0] <= articles[1] <= n:
-            raise InvalidInput(
-                f"articles {articles} must satisfy 1 <= first <= last <= {n} (the file has {n} articles)"
-            )
-        chosen = range(articles[0] - 1, articles[1])
-    else:
-        raise InvalidInput(
-            f"articles must be None, a 1-based (first, last) tuple like SQUAD_REPORT, or a slice: {articles!r}"
-        )
-    if not chosen:
-        raise InvalidInput(f"articles {articles!r} selects none of the file's {n} articles")
-    return chosen
-
-
-def _squad_paragraphs(path: Path, articles: ArticleRange) -> Iterator[tuple[int, str, int, str, dict[str, Any], str]]:
-    """(1-based article number, title, paragraph index, context, paragraph record, where) per paragraph."""
-    arts, seen = _get(_load_json(path), "data", list, path, "top level"), set()
-    for i in _select_articles(articles, len(arts)):
-        title = _get(arts[i], "title", str, path, f"article {i + 1}")
-        if title in seen:  # the title is half of every doc id of the article
-            raise DatasetError(f"{path}: article {i + 1}: title {title!r} repeats, so its doc ids would collide")
-        seen.add(title)
-        for pi, para in enumerate(_get(arts[i], "paragraphs", list, path, f"article {i + 1} ({title!r})")):
-            where = f"article {i + 1} ({title!r}) paragraph {pi}"
-            yield i + 1, title, pi, _get(para, "context", str, path, where), para, where
-
-
-def iter_squad_paragraphs(path: PathLike, articles: ArticleRange = None) -> Iterator[tuple[str, str, str]]:
-    """Yield ``(f"{title}#{i}", title, context)`` per paragraph; ``articles`` as in ``load_squad``."""
-    for _, title, pi, context, _, _ in _squad_paragraphs(Path(path), articles):
-        yield f"{title}#{pi}", title, context
 
 
 def load_squad(path: PathLike, articles: ArticleRange = None) -> list[QAExample]:
@@ -147,7 +79,7 @@ def load_squad(path: PathLike, articles: ArticleRange = None) -> list[QAExample]
     """
     path = Path(path)
     out: list[QAExample] = []
-    for art_no, title, pi, context, para, pwhere in _squad_paragraphs(path, articles):
+    for art_no, title, pi, context, para, pwhere in squad_paragraphs(path, articles):
         for qi, qa in enumerate(_get(para, "qas", list, path, pwhere)):
             where = f"{pwhere} question {qi}"
             qid = _get(qa, "id", str, path, where)
@@ -200,7 +132,7 @@ def load_beir_queries(folder: PathLike, split: str = "test") -> list[QAExample]:
     qrels = _read_qrels(folder / "qrels" / f"{split}.tsv")
     path = folder / "queries.jsonl"
     out: list[QAExample] = []
-    for lineno, rec in _iter_jsonl(path):
+    for lineno, rec in iter_jsonl(path):
         qid = str(_get(rec, "_id", (str, int), path, f"line {lineno}"))
         if qid in qrels:
             text = _get(rec, "text", str, path, f"line {lineno} (id {qid!r})")
@@ -215,55 +147,6 @@ def load_beir_queries(folder: PathLike, split: str = "test") -> list[QAExample]:
     return out
 
 
-def iter_beir_corpus(folder: PathLike) -> Iterator[tuple[str, str, str]]:
-    """Stream ``(_id, title, text)`` from ``corpus.jsonl`` (title ``""`` when absent)."""
-    path = Path(folder) / "corpus.jsonl"
-    for lineno, rec in _iter_jsonl(path):
-        doc_id = str(_get(rec, "_id", (str, int), path, f"line {lineno}"))
-        where = f"line {lineno} (id {doc_id!r})"
-        text = _get(rec, "text", str, path, where)
-        title = _get(rec, "title", str, path, where) if rec.get("title") is not None else ""
-        yield doc_id, title, text
-
-
-def _para_text(value: Any, path: Path, where: str) -> str:
-    if value is None:
-        raise DatasetError(f"{path}: {where}: missing 'text'")
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(s, str) for s in value):
-        return "".join(value)  # HotpotQA sentences carry their own leading spaces
-    raise DatasetError(f"{path}: {where}: text must be a string or a list of sentence strings")
-
-
-def _hipporag_corpus(path: Path) -> list[tuple[str, str, str]]:
-    data = _load_json(path)
-    if isinstance(data, dict):  # HotpotQA: {title: [sentences]}
-        entries = [(t, _para_text(s, path, f"entry {t!r}")) for t, s in data.items()]
-    elif isinstance(data, list):  # MuSiQue: [{"title", "text"}]
-        entries = [
-            (_get(r, "title", str, path, f"entry {i}"), _para_text(r.get("text"), path, f"entry {i}"))
-            for i, r in enumerate(data)
-        ]
-    else:
-        raise DatasetError(f"{path}: top level: expected a {{title: sentences}} object or a list of {{title, text}}")
-    counts, seen, ids = Counter(t for t, _ in entries), Counter[str](), set()
-    out = []
-    for i, (title, text) in enumerate(entries):
-        doc_id = title if counts[title] == 1 else f"{title}#{seen[title]}"
-        seen[title] += 1
-        if doc_id in ids:
-            raise DatasetError(f"{path}: entry {i} ({title!r}): doc id {doc_id!r} collides with another entry's id")
-        ids.add(doc_id)
-        out.append((doc_id, title, text))
-    return out
-
-
-def iter_hipporag_corpus(path: PathLike) -> Iterator[tuple[str, str, str]]:
-    """Yield ``(doc_id, title, text)`` per corpus paragraph of a HippoRAG ``*_corpus.json``."""
-    yield from _hipporag_corpus(Path(path))
-
-
 def load_hipporag(path: PathLike, corpus_path: PathLike | None = None) -> list[QAExample]:
     """HippoRAG-format HotpotQA (``supporting_facts``) or MuSiQue (``paragraphs[].is_supporting``).
 
@@ -273,10 +156,10 @@ def load_hipporag(path: PathLike, corpus_path: PathLike | None = None) -> list[Q
     """
     path = Path(path)
     cpath = Path(corpus_path) if corpus_path is not None else path.with_name(f"{path.stem}_corpus.json")
-    corpus = _hipporag_corpus(cpath)
+    corpus = hipporag_corpus(cpath)
     by_text = {(title, text): doc_id for doc_id, title, text in corpus}
     unique = {title for doc_id, title, _ in corpus if doc_id == title}
-    records = _load_json(path)
+    records = load_json(path)
     if not isinstance(records, list):
         raise DatasetError(f"{path}: top level: expected a list of questions, got {type(records).__name__}")
 
@@ -311,7 +194,7 @@ def _hotpot(rec: dict[str, Any], path: Path, where: str, resolve: Resolver) -> Q
     for j, item in enumerate(_get(rec, "context", list, path, where)):
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
             raise DatasetError(f"{path}: {where} context {j}: expected [title, sentences]")
-        context[item[0]] = _para_text(item[1], path, f"{where} context {j}")
+        context[item[0]] = para_text(item[1], path, f"{where} context {j}")
     facts = _get(rec, "supporting_facts", list, path, where)
     if not facts:
         raise DatasetError(f"{path}: {where}: 'supporting_facts' is empty")

@@ -10,10 +10,9 @@ import importlib.util
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ragengine.config import GENERATORS
 from ragengine.errors import InvalidInput
 from ragengine.types import Generation
-
-GENERATORS = ("llm", "openai", "extractive", "none")
 
 
 class Generator(Protocol):

@@ -11,21 +11,10 @@ import math
 import re
 from collections.abc import Sequence
 
+from ragengine.text import content_words
 from ragengine.types import Generation
 
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_WORD = re.compile(r"\w+")
-STOPWORDS = frozenset(
-    (
-        "a an the of in on at to for from by with and or is are was were be been being what which who whom whose "
-        "when where why how did do does that this these those it its as into than then there their they he she "
-        "his her i you we our your not no"
-    ).split()
-)
-
-
-def content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
 class ExtractiveGenerator:

@@ -12,7 +12,6 @@ with a warning naming them (``LoadReport.skipped``); nothing else is lost.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ragengine.errors import InvalidInput
+from ragengine.jsonl import iter_json_lines
 from ragengine.types import Document
 
 log = logging.getLogger(__name__)
@@ -108,26 +108,22 @@ def _read_text_file(path: Path, doc_id: str, stream_bytes: int) -> Iterator[Docu
 
 
 def _read_jsonl(path: Path, text_field: str) -> Iterator[Document]:
-    with path.open("r", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InvalidInput(f"{path}:{lineno}: not valid JSON ({e.msg}); fix or remove that line") from e
-            if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
-                raise InvalidInput(
-                    f"{path}:{lineno}: no string field {text_field!r}; pass --text-field NAME for another field"
-                )
-            rid = rec.get("id", rec.get("_id"))
-            doc_id = str(rid) if rid is not None else f"{path}:{lineno}"
-            title = rec.get("title") if isinstance(rec.get("title"), str) else ""
-            yield Document(doc_id, rec[text_field], {"source": str(path), "title": title, "line": lineno})
+    def bad(lineno: int, msg: str) -> Exception:
+        return InvalidInput(f"{path}:{lineno}: not valid JSON ({msg}); fix or remove that line")
+
+    for lineno, rec in iter_json_lines(path, bad):
+        if not isinstance(rec, dict) or not isinstance(rec.get(text_field), str):
+            raise InvalidInput(
+                f"{path}:{lineno}: no string field {text_field!r}; pass --text-field NAME for another field"
+            )
+        rid = rec.get("id", rec.get("_id"))
+        doc_id = str(rid) if rid is not None else f"{path}:{lineno}"
+        title = rec.get("title") if isinstance(rec.get("title"), str) else ""
+        yield Document(doc_id, rec[text_field], {"source": str(path), "title": title, "line": lineno})
 
 
 def _read_json(path: Path) -> Iterator[Document]:
-    from ragengine.evaluation.datasets import iter_hipporag_corpus, iter_squad_paragraphs
+    from ragengine.ingest.corpora import iter_hipporag_corpus, iter_squad_paragraphs
 
     with path.open("r", encoding="utf-8") as f:
         head = f.read(4096).lstrip()
@@ -158,7 +154,7 @@ def _read_pdf(path: Path) -> Iterator[Document]:
 
 
 def _beir_folder(folder: Path) -> Iterator[Document]:
-    from ragengine.evaluation.datasets import iter_beir_corpus
+    from ragengine.ingest.corpora import iter_beir_corpus
 
     for doc_id, title, text in iter_beir_corpus(folder):
         body = f"{title}. {text}" if title else text

@@ -30,10 +30,12 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from ragengine.embed.base import Embedder, get_embedder
+from ragengine import assemble
+from ragengine.embed.base import Embedder
+from ragengine.embed.registry import get_embedder
 from ragengine.errors import InvalidInput
-from ragengine.generate.prompt import format_context, separator_cost
-from ragengine.select.base import SelectionInput, Selector
+from ragengine.generate.prompt import separator_cost
+from ragengine.select.base import Selector
 from ragengine.select.registry import get_selector
 from ragengine.tokens import get_token_counter
 from ragengine.types import Candidate, Chunk, Selection
@@ -146,28 +148,23 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
         if self._selector.name != self.strategy:  # the field was reassigned after construction
             self._selector = get_selector(self.strategy, **self.selector_options)
         counter = get_token_counter(self.tokenizer)
-        sep = separator_cost(counter)
         texts = [n.node.get_content(metadata_mode=self.metadata_mode).strip() for n in nodes]
-        sizes = [counter.count(t) for t in texts]
-        costs = [max(1, s + sep) for s in sizes]
         cands = []
-        for i, (n, text, size) in enumerate(zip(nodes, texts, sizes, strict=True)):
+        for i, (n, text) in enumerate(zip(nodes, texts, strict=True)):
             node = n.node
             doc_id = node.ref_doc_id or node.node_id
             start = getattr(node, "start_char_idx", None)
             position = start if isinstance(start, int) else i
             score = float(n.score) if n.score is not None else 1.0 / (i + 1)
-            chunk = Chunk(str(i), doc_id, text, size, position, {"node_id": node.node_id})
+            chunk = Chunk(str(i), doc_id, text, counter.count(text), position, {"node_id": node.node_id})
             cands.append(Candidate(chunk, score, i, {"llama_index": score}))
+        costs = assemble.candidate_costs(cands, counter, counter.name)
         qvec, vecs = self._vectors(nodes, query_bundle)
         query = query_bundle.query_str if query_bundle is not None else ""
-        inp = SelectionInput(query, cands, costs, budget, qvec, vecs, self.seed)
-        selection = self._selector.select(inp)
-        chosen = list(selection.chosen)
-        exact = counter.count(format_context([c.chunk.text for c in chosen]))
-        while chosen and exact > budget:  # a tokenizer merge across a boundary: never overspend
-            chosen.pop()
-            exact = counter.count(format_context([c.chunk.text for c in chosen]))
+        fitted = assemble.fit(
+            query, cands, costs, budget, self._selector, counter, query_vector=qvec, chunk_vectors=vecs, seed=self.seed
+        )
+        selection, chosen, exact = fitted.selection, list(fitted.chosen), fitted.tokens
         keep = [int(c.chunk.chunk_id) for c in chosen]
         self._last = replace(
             selection,

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ragengine.embed.onnx_minilm import OnnxMiniLM
-from ragengine.rerank.corpus import default_cache
+from ragengine.paths import cache_root as default_cache
 from ragengine.rerank.encoder import VOCAB_SIZE, load_tokenizer
 from ragengine.rerank.sparse import TermMatrix
-from ragengine.rerank.term_weights import content_mask
+from ragengine.rerank.vocab import content_mask
 
 
 def expansion_vocabulary() -> tuple[np.ndarray, list[str]]:

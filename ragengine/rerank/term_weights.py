@@ -29,22 +29,14 @@ from typing import Any
 import numpy as np
 
 from ragengine.errors import RagEngineError
-from ragengine.rerank.encoder import DIM, VOCAB_SIZE, TokenEncoder, load_tokenizer
+from ragengine.rerank.encoder import DIM, VOCAB_SIZE, TokenEncoder
 from ragengine.rerank.sparse import TermMatrix
+from ragengine.rerank.vocab import STOPWORDS, content_mask
+
+__all__ = ["STOPWORDS", "RerankerWeightsError", "TermWeighter", "TermWeights", "content_mask", "sha256_of"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "tilde-minilm-v1.npz"
-
-# English stopwords (NLTK's list plus a few WordPiece fragments of contractions).
-STOPWORDS = frozenset(
-    """a about above after again against ain all am an and any are aren as at be because been before being below
-    between both but by can couldn d did didn do does doesn doing don down during each few for from further had hadn
-    has hasn have haven having he her here hers herself him himself his how i if in into is isn it its itself just ll
-    m ma me mightn more most mustn my myself needn no nor not now o of off on once only or other our ours ourselves
-    out over own re s same shan she should shouldn so some such t than that the their theirs them themselves then
-    there these they this those through to too under until up ve very was wasn we were weren what when where which
-    while who whom why will with won wouldn y you your yours yourself yourselves""".split()
-)
 
 
 class RerankerWeightsError(RagEngineError):
@@ -57,17 +49,6 @@ def sha256_of(path: Path) -> str:
 
 def card_path(weights: Path) -> Path:
     return Path(weights).with_suffix(".json")
-
-
-def content_mask(tokenizer: Any = None) -> np.ndarray:
-    """Bool (vocab,) of the WordPiece ids that carry weight: not special, not a stopword, not only punctuation."""
-    tok = tokenizer or load_tokenizer()
-    mask = np.zeros(VOCAB_SIZE, dtype=bool)
-    for t, i in tok.get_vocab().items():
-        if i >= VOCAB_SIZE or (t.startswith("[") and t.endswith("]")) or t in STOPWORDS:
-            continue
-        mask[i] = any(c.isalnum() for c in t)
-    return mask
 
 
 @dataclass

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ragengine.config import RETRIEVAL_MODES
 from ragengine.embed.base import Embedder
 from ragengine.errors import InvalidInput
 from ragengine.index.store import LoadedIndex
 from ragengine.retrieve.fusion import rrf
 from ragengine.types import Candidate, Retrieved
 
-MODES = ("hybrid", "bm25", "dense")
+MODES = RETRIEVAL_MODES
 
 
 class HybridRetriever:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ragengine.errors import InvalidInput
-from ragengine.rewrite.base import REWRITE_MODES, NoRewriter, Rewrite, Rewriter, fuse_retrievals
+from ragengine.retrieve.fusion import fuse_retrievals
+from ragengine.rewrite.base import REWRITE_MODES, NoRewriter, Rewrite, Rewriter
 from ragengine.rewrite.chat import ChatModel, ChatReply, chat_complete
 from ragengine.rewrite.llm import LLMRewriter, parse_reply
 from ragengine.rewrite.prf import PRFRewriter

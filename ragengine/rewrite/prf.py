@@ -24,7 +24,7 @@ from typing import Any
 from ragengine.errors import InvalidInput
 from ragengine.index.store import LoadedIndex
 from ragengine.rewrite.base import Rewrite
-from ragengine.select.rewards import STOPWORDS
+from ragengine.text import STOPWORDS
 
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 EXTRA_STOP = frozenset(

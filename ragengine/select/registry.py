@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ragengine.config import STRATEGIES
 from ragengine.errors import InvalidInput
 from ragengine.select.base import Selector
 from ragengine.select.dos import DOSSelector
@@ -27,7 +28,8 @@ _FACTORIES: dict[str, Callable[..., Selector]] = {
     "knapsack": KnapsackSelector,
     "mcts": MCTSSelector,
 }
-STRATEGIES: tuple[str, ...] = tuple(_FACTORIES)
+if tuple(_FACTORIES) != STRATEGIES:  # the config names every strategy, in this order
+    raise ImportError(f"selector registry {tuple(_FACTORIES)} and config.STRATEGIES {STRATEGIES} disagree")
 
 
 def get_selector(name: str, **options: Any) -> Selector:

@@ -24,7 +24,6 @@ are functions of the *set* of indices (order is ignored), so a search may cache 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,35 +32,8 @@ import numpy as np
 
 from ragengine.errors import InvalidInput
 from ragengine.select.base import SelectionInput
+from ragengine.text import stem_words, terms
 from ragengine.types import Candidate
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-STOPWORDS = frozenset(
-    """a an and are as at be been but by can did do does for from had has have he her his how i if in
-    into is it its me my no not of on or our she so than that the their them then there these they this
-    to was we were what when where which who whom why will with would you your""".split()
-)
-
-
-def _stem() -> Callable[[list[str]], list[str]]:
-    try:
-        import Stemmer
-    except ImportError:  # PyStemmer is a core dependency; without it terms are matched unstemmed
-        return lambda words: words
-    stem: Callable[[list[str]], list[str]] = Stemmer.Stemmer("english").stemWords
-    return stem
-
-
-_STEM = _stem()
-
-
-def terms(text: str) -> list[str]:
-    """Lowercased, Snowball-stemmed word tokens without stopwords (the unit of term coverage).
-
-    Stemming makes "founded" cover "founder", as BM25 (bm25s, same stemmer) already does.
-    """
-    return list(_STEM([w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]))
 
 
 def check_reward(value: object, where: str) -> float:
@@ -106,7 +78,7 @@ class CoverageReward:
                 raise InvalidInput(f"options['term_weights'][{i}] must be a dict term -> weight, got {d!r}")
             low: dict[str, float] = {}
             for k, v in d.items():  # keys are matched as terms are: lowercased and stemmed
-                key = _STEM([str(k).lower()])[0]
+                key = stem_words([str(k).lower()])[0]
                 low[key] = max(low.get(key, 0.0), float(v))
             for j, t in enumerate(self.query_terms):
                 out[i, j] = max(low.get(t, 0.0), 0.0)

@@ -81,7 +81,7 @@ def test_every_strategy_keeps_the_budget_on_real_nodes(xquad_index: VectorStoreI
 
 @pytest.mark.integration
 def test_embedding_adapter_matches_ragengine_vectors() -> None:
-    from ragengine.embed.base import get_embedder
+    from ragengine.embed.registry import get_embedder
 
     emb = RagEngineEmbedding()
     vec = emb.get_text_embedding("Denver Broncos")

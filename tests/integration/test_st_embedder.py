@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ragengine.embed.base import get_embedder
+from ragengine.embed.registry import get_embedder
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -1,0 +1,42 @@
+"""`ragengine index|cluster|ask|search|info|ui|eval|bench|train-reranker`: the command line.
+
+The online commands call only the public API (``cli.commands``); the offline ones (``cli.offline``)
+load their harness only when they run. Errors print one line (``error: ...``) on stderr and exit
+with status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from ragengine.cli.commands import cmd_ask, cmd_cluster, cmd_index, cmd_info, cmd_search
+from ragengine.cli.console import cmd_ui, ui_app_path
+from ragengine.cli.parser import build_parser
+from ragengine.errors import RagEngineError
+
+__all__ = ["build_parser", "main", "ui_app_path"]
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "info": cmd_info,
+    "cluster": cmd_cluster,
+    "ui": cmd_ui,
+    "search": cmd_search,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args))
+    except RagEngineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,3 @@
+from ragengine.cli import main
+
+raise SystemExit(main())

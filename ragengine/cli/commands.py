@@ -1,0 +1,210 @@
+"""The online commands: ``index``, ``cluster``, ``ask``, ``search`` and ``info``, through the public API only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ragengine.errors import InvalidInput
+from ragengine.jsonl import iter_json_lines
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from ragengine import Engine, EngineConfig
+
+    opts: dict[str, Any] = {}
+    if args.generator == "openai":
+        opts = {"base_url": args.base_url, "model": args.model}
+        if args.tokenizer:
+            opts["tokenizer"] = args.tokenizer
+    config = EngineConfig(
+        strategy=args.strategy,
+        retrieval=args.retrieval,
+        candidates=args.candidates,
+        reranker=args.reranker,
+        clusters=args.clusters,
+        rewrite=args.rewrite,
+        cache=args.cache == "on",
+    )
+    return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
+
+
+def _read_questions(path: str) -> Iterator[tuple[str, str]]:
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(f"{path}: no such questions file")
+    for lineno, rec in iter_json_lines(p, lambda n, msg: InvalidInput(f"{path}:{n}: not valid JSON ({msg})")):
+        if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
+            raise InvalidInput(f"{path}:{lineno}: each line needs a string field 'question'")
+        yield str(rec.get("id", lineno)), rec["question"]
+
+
+def _print_answer(ans: Any) -> None:
+    print(f"Q: {ans.question}")
+    print(f"A: {ans.text}")
+    reason = ans.trace.get("selection", {}).get("reason")
+    if reason:
+        print(f"   note: {reason}")
+    path, cache = ans.trace.get("path"), ans.trace.get("cache", {})
+    if path in ("cache", "cache_chunks"):
+        print(
+            f"   path: {path} (cached question {cache.get('cached_question')!r}, similarity {cache.get('similarity')})"
+        )
+    rewrite = ans.trace.get("retrieval", {}).get("rewrite")
+    if rewrite:
+        print(f"   rewrite ({rewrite.get('method')}): {rewrite.get('queries')}")
+    print(f"Citations ({len(ans.citations)}):")
+    for i, c in enumerate(ans.citations, 1):
+        snippet = c.text.replace("\n", " ")
+        print(
+            f"  [{i}] {', '.join(c.sources)} ({c.granularity}, {c.n_tokens} tok): "
+            f"{snippet[:100]}{'...' if len(snippet) > 100 else ''}"
+        )
+    print(f"Ledger (budget {ans.budget.context_tokens} context tokens, strategy {ans.trace.get('strategy')}):")
+    print("  " + ans.cost.table().replace("\n", "\n  "))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from ragengine import Engine, LoadReport
+
+    report = LoadReport()
+    t = time.perf_counter()
+    manifest = Engine.build_index(
+        args.paths,
+        args.name,
+        root=args.root,
+        embedder=args.embedder,
+        tokenizer=args.tokenizer,
+        chunk_size=args.chunk_size,
+        chunk_overlap=args.chunk_overlap,
+        dense_kind=args.dense,
+        text_field=args.text_field,
+        progress=True,
+        report=report,
+        clusters=args.clusters,
+    )
+    secs = time.perf_counter() - t
+    for path, why in report.skipped:
+        print(f"warning: skipped {path}: {why}", file=sys.stderr)
+    out = {
+        "name": manifest.name,
+        "documents": manifest.n_documents,
+        "chunks": manifest.n_chunks,
+        "seconds": round(secs, 2),
+        "chunks_per_s": round(manifest.n_chunks / secs, 1),
+        "skipped": [p for p, _ in report.skipped],
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"indexed {out['documents']} documents into {out['chunks']} chunks as {manifest.name!r} "
+            f"in {out['seconds']} s ({out['chunks_per_s']} chunks/s)"
+        )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from ragengine import Budget
+
+    if (args.question is None) == (args.questions is None):
+        raise InvalidInput("give either a question or --questions FILE.jsonl")
+    budget = Budget(context_tokens=args.budget, total_tokens=args.total_budget)
+    engine = _engine(args)
+    if args.question is not None:
+        ans = engine.ask(args.question, budget)
+        if args.json:
+            print(json.dumps({**ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False))
+        else:
+            _print_answer(ans)
+        return 0
+    from tqdm import tqdm
+
+    items = list(_read_questions(args.questions))
+    for qid, q in tqdm(items, desc="questions", unit="q", file=sys.stderr):
+        ans = engine.ask(q, budget)
+        if args.json:
+            print(
+                json.dumps({"id": qid, **ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False),
+                flush=True,
+            )
+        else:
+            _print_answer(ans)
+            print()
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+
+    gen = "llm" if args.summary == "abstractive" else "none"
+    engine = Engine.from_index(args.name, root=args.root, generator=gen)
+    opts: dict[str, Any] = {"seed": args.seed, "summary": args.summary, "summary_cap_tokens": args.summary_tokens}
+    if args.n_clusters is not None:
+        opts["n_clusters"] = args.n_clusters
+    if args.summary == "abstractive":
+        opts["generator"] = engine.generator
+    t = time.perf_counter()
+    info = engine.add_clusters(**opts)
+    out = {
+        "name": engine.folder.name,
+        "clusters": info["k"],
+        "chunks": info["n_chunks"],
+        "sentences": info["n_sentences"],
+        "summary": info["summary"],
+        "summary_llm_tokens": info["indexing"].get("tokens_in", 0) + info["indexing"].get("tokens_out", 0),
+        "seconds": round(time.perf_counter() - t, 2),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"clustered {out['chunks']} chunks of {out['name']!r} into {out['clusters']} clusters "
+            f"({out['summary']} summaries, {out['summary_llm_tokens']} LLM tokens) in {out['seconds']} s"
+        )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+
+    info = Engine.from_index(args.name, root=args.root, generator="none").info()
+    info.pop("files", None)
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from ragengine import Engine, EngineConfig
+
+    if (args.query is None) == (args.questions is None):
+        raise InvalidInput("give either a query or --questions FILE.jsonl")
+    if args.k <= 0:
+        raise InvalidInput(f"-k must be > 0, got {args.k}")
+    config = EngineConfig(retrieval=args.retrieval, candidates=args.k, reranker=args.reranker)
+    engine = Engine.from_index(args.name, root=args.root, generator="none", config=config)
+    items = [("0", args.query)] if args.query is not None else list(_read_questions(args.questions))
+    for qid, q in items:
+        got = engine.retrieve(q)
+        hits = [
+            {
+                "rank": c.rank if i == c.rank else i,
+                "chunk_id": c.chunk.chunk_id,
+                "doc_id": c.chunk.doc_id,
+                "score": c.score,
+                "scores": c.scores,
+            }
+            for i, c in enumerate(got.candidates)
+        ]
+        if args.json:
+            print(json.dumps({"id": qid, "query": q, "results": hits}, ensure_ascii=False), flush=True)
+        else:
+            print(f"Q: {q}")
+            for h in hits:
+                print(f"  {h['rank']:>4}  {h['score']:.4f}  {h['doc_id']}  ({h['chunk_id']})")
+    return 0

@@ -1,0 +1,54 @@
+"""The offline commands: ``ragengine eval``, ``ragengine bench NAME`` and ``ragengine train-reranker``.
+
+They measure and fit; the library never imports them. Registering them imports only argparse:
+each handler imports its harness when it runs, so a question asked on the command line loads
+no benchmark code and changes no process setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+BENCHES = {
+    "selection": "ragengine.evaluation.selection_bench",
+    "selector-tuning": "ragengine.evaluation.selector_tuning",
+    "retrieval": "ragengine.evaluation.retrieval_bench",
+    "crag-rewrite-cache": "ragengine.evaluation.crag_bench",
+}
+
+
+def add_offline_commands(sub: Any) -> None:
+    """Add ``eval``, ``bench`` and ``train-reranker`` to the CLI's subparsers."""
+    p = sub.add_parser("eval", help="run an eval config: datasets x strategies x budgets -> eval/results/NAME")
+    from ragengine.evaluation.harness import add_eval_arguments
+
+    add_eval_arguments(p)
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("bench", help="run a benchmark that writes a report under eval/results/")
+    p.add_argument("which", choices=sorted(BENCHES), help="which benchmark")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="its own options (see `ragengine bench NAME --help`)")
+    p.set_defaults(handler=cmd_bench)
+
+    p = sub.add_parser("train-reranker", help="retrain the shipped term weights from ../shared/data and a seed")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the trainer (--seed, --out, --data, ...)")
+    p.set_defaults(handler=cmd_train_reranker)
+
+
+def cmd_train_reranker(args: argparse.Namespace) -> int:
+    from ragengine.rerank.train import main as train_main
+
+    return int(train_main(list(args.rest)) or 0)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ragengine.evaluation.harness import run_from_args
+
+    return int(run_from_args(args))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    module = importlib.import_module(BENCHES[args.which])
+    return int(module.main(list(args.rest)) or 0)

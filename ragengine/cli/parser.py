@@ -1,0 +1,117 @@
+"""The command line's arguments: one sub-command per verb, choices taken from ``ragengine.config``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ragengine.config import (
+    CLUSTER_MODES,
+    DENSE_KINDS,
+    GENERATORS,
+    RERANKERS,
+    RETRIEVAL_MODES,
+    REWRITE_MODES,
+    STRATEGIES,
+    SUMMARY_MODES,
+)
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", default=None, help="folder holding indexes (default: ./indexes or $RAGENGINE_INDEXES)")
+    p.add_argument("--budget", type=int, default=512, help="context tokens (hard cap), default 512")
+    p.add_argument("--total-budget", type=int, default=None, help="cap on every LLM token of the question")
+    p.add_argument(
+        "--generator",
+        choices=GENERATORS,
+        default=None,
+        help="llm (local SmolLM2), openai, extractive (no LLM), none (dry run); default: llm if installed",
+    )
+    p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="how the budget is spent")
+    p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument("--candidates", type=int, default=30, help="candidates offered to the selector")
+    p.add_argument(
+        "--reranker",
+        choices=RERANKERS,
+        default="auto",
+        help="term-matching re-rank (auto: when the index has term weights)",
+    )
+    p.add_argument(
+        "--clusters",
+        choices=CLUSTER_MODES,
+        default="auto",
+        help="CRAG cluster excerpts/members/summaries as candidates (auto: when the index has clusters)",
+    )
+    p.add_argument(
+        "--rewrite",
+        choices=REWRITE_MODES,
+        default="none",
+        help="query rewriting: prf (pseudo-relevance feedback, no LLM tokens) or llm (one generator call)",
+    )
+    p.add_argument(
+        "--cache",
+        choices=["on", "off"],
+        default="off",
+        help="semantic answer cache keyed to the index version (a repeated question costs no LLM tokens)",
+    )
+    p.add_argument("--base-url", default=None, help="openai generator: e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--model", default=None, help="openai generator: model name")
+    p.add_argument("--tokenizer", default=None, help="openai generator: o200k_base, cl100k_base, smollm2-135m-instruct")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per question)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragengine", description="RAG under a token budget it never exceeds.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build an index from files, folders, SQuAD JSON or a BEIR folder")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--name", required=True)
+    p.add_argument("--root", default=None)
+    p.add_argument("--chunk-size", type=int, default=128, help="tokens per chunk (generator tokenizer)")
+    p.add_argument("--chunk-overlap", type=int, default=16)
+    p.add_argument("--dense", choices=DENSE_KINDS, default="flat")
+    p.add_argument("--embedder", default="minilm-onnx-int8", help="minilm-onnx-int8 | minilm-st-fp32")
+    p.add_argument("--tokenizer", default="smollm2-135m-instruct")
+    p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
+    p.add_argument("--clusters", action="store_true", help="also build CRAG clusters with extractive summaries")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("cluster", help="build (or rebuild) the CRAG clusters of an existing index")
+    p.add_argument("name")
+    p.add_argument("--root", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-clusters", type=int, default=None, help="default: round(sqrt(chunks))")
+    p.add_argument("--summary", choices=SUMMARY_MODES, default="extractive")
+    p.add_argument("--summary-tokens", type=int, default=96, help="token cap of each cluster summary")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", help="answer a question (or a --questions FILE.jsonl batch)")
+    p.add_argument("name", help="index name or folder")
+    p.add_argument("question", nargs="?", default=None)
+    p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
+    _add_engine_args(p)
+
+    p = sub.add_parser("ui", help="serve the Streamlit console on 127.0.0.1")
+    p.add_argument("--index", default=None, help="index to open first")
+    p.add_argument("--root", default=None)
+    p.add_argument("--port", type=int, default=8501)
+
+    p = sub.add_parser("search", help="ranked candidates (chunk_id, doc_id, score), no selection or generation")
+    p.add_argument("name")
+    p.add_argument("query", nargs="?", default=None)
+    p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
+    p.add_argument("-k", type=int, default=100)
+    p.add_argument("--root", default=None)
+    p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")
+    p.add_argument("--reranker", choices=RERANKERS, default="auto")
+    p.add_argument("--json", action="store_true")
+
+    from ragengine.cli.offline import add_offline_commands
+
+    add_offline_commands(sub)
+
+    p = sub.add_parser("info", help="show an index's manifest")
+    p.add_argument("name")
+    p.add_argument("--root", default=None)
+    return parser
