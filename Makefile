@@ -35,10 +35,12 @@ demo: $(VENV)/.installed-run
 	@echo
 	$(BIN)/ragengine ask demo "Who did Tesla partner with in 1886?" --budget 256
 
+# ruff, ruff format, mypy, and the architecture contracts of pyproject.toml (import-linter).
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check ragengine tests $(wildcard ui eval/*.py)
-	$(BIN)/ruff format --check ragengine tests $(wildcard ui eval/*.py)
+	$(BIN)/ruff check ragengine tests ui
+	$(BIN)/ruff format --check ragengine tests ui
 	$(BIN)/mypy ragengine
+	$(BIN)/lint-imports
 
 # The browser test drives Debian's Chromium (no browser download): install it when missing and we are root.
 chromium:

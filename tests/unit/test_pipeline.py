@@ -95,3 +95,25 @@ def test_cached_retrieval_reruns_only_selection(tiny_index: Path) -> None:
     assert small.trace["retrieval"]["cached"] is True and small.cost.stages["retrieve"].ms == 0.0
     assert small.cost.context_tokens <= 14 < large.cost.context_tokens <= 60
     assert [c["chunk_id"] for c in small.trace["candidates"]] == [c["chunk_id"] for c in large.trace["candidates"]]
+
+
+def test_charged_times_each_stage_and_charges_what_it_reports_even_when_it_fails() -> None:
+    from ragengine.budget import Ledger
+    from ragengine.pipeline import charged
+
+    ledger = Ledger()
+    with charged(ledger, "rewrite") as spend:
+        spend.tokens_in, spend.tokens_out, spend.llm_calls = 7, 3, 1
+    with pytest.raises(RuntimeError, match="backend down"), charged(ledger, "generate") as spend:
+        spend.tokens_in = 5
+        raise RuntimeError("backend down")
+    assert list(ledger.stages) == ["rewrite", "generate"]
+    assert (ledger.stages["rewrite"].tokens_in, ledger.stages["rewrite"].tokens_out) == (7, 3)
+    assert ledger.stages["generate"].tokens_in == 5 and ledger.total_tokens == 15
+    assert all(s.ms >= 0.0 for s in ledger.stages.values())
+
+
+def test_a_dry_run_charges_only_the_stages_that_ran(tiny_index: Path) -> None:
+    ans = _engine(tiny_index).ask("Which river flows north?", 30)
+    assert list(ans.cost.stages) == ["retrieve", "select", "assemble"]
+    assert ans.cost.total_tokens == 0 and ans.trace["dry_run"] is True
