@@ -13,8 +13,12 @@ with no false hit there; 0.85 catches more paraphrases (99% vs 92% of rule-made 
 "Catholic" vs "Catholicism": counted as a false hit by the benchmark's strict rule).
 
 Persisted without pickle in ``folder/``: ``cache.json`` (entries) and ``cache_vectors.npy``
-(float32 question embeddings, one row per entry), each written to a temporary file and renamed.
-Not safe for concurrent writers (one engine process per cache folder).
+(float32 question embeddings, one row per entry), each written to a uniquely named temporary file
+and renamed. Several threads and processes may share one cache folder: reads and writes hold a
+file lock (``filelock``, ``.cache.lock``) and a thread lock, and a write merges what other writers
+stored since this cache was read (the newest entry per question wins) instead of overwriting it.
+A folder that cannot be written (read-only, full disk) degrades to an in-memory cache with one
+warning: the answer that was being cached is never lost.
 
 Cost: one question embedding (shared with dense retrieval when the caller passes ``qvec``) and
 an (entries, d) matrix-vector product: ~1 ms for 10,000 entries.
@@ -25,12 +29,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from ragengine.cache.qmatch import Signature, same_question, signature
 from ragengine.embed.base import Embedder
@@ -39,7 +46,9 @@ from ragengine.errors import InvalidInput
 log = logging.getLogger(__name__)
 ENTRIES = "cache.json"
 VECTORS = "cache_vectors.npy"
+LOCK = ".cache.lock"
 FORMAT = 1
+LOCK_TIMEOUT_S = 30.0
 
 
 def normalise(question: str) -> str:
@@ -118,6 +127,9 @@ class SemanticCache:
         self._sigs: list[Signature] = []
         self._mutations = 0
         self._cached_view: tuple[Any, np.ndarray, dict[str, int]] | None = None
+        self._thread_lock = threading.RLock()
+        self.writable = True
+        """False once a write failed (read-only folder, full disk): the cache then lives in memory only."""
         self._load()
 
     def __len__(self) -> int:
@@ -125,10 +137,14 @@ class SemanticCache:
 
     # -- persistence ---------------------------------------------------------------------------
 
-    def _load(self) -> None:
+    def _file_lock(self) -> FileLock:
+        return FileLock(str(self.folder / LOCK), timeout=LOCK_TIMEOUT_S)
+
+    def _read(self) -> tuple[list[CacheEntry], np.ndarray] | None:
+        """The entries and vectors on disk that this cache may use, or None when there are none."""
         jpath, vpath = self.folder / ENTRIES, self.folder / VECTORS
         if not jpath.is_file():
-            return
+            return None
         try:
             data = json.loads(jpath.read_text(encoding="utf-8"))
             entries = [CacheEntry.from_dict(d) for d in data["entries"]]
@@ -137,40 +153,95 @@ class SemanticCache:
                 raise ValueError(f"{len(entries)} entries but {len(vectors)} vectors")
         except (OSError, KeyError, TypeError, ValueError) as e:
             log.warning("ignoring unreadable answer cache in %s (%s); starting empty", self.folder, e)
-            return
+            return None
         emb = getattr(self.embedder, "id", None)
         if emb is not None and data.get("embedder") not in (None, emb):
             self.invalidated = len(entries)
             log.info("answer cache in %s was made with embedder %s; dropped", self.folder, data.get("embedder"))
-            return
+            return None
         keep = [i for i, e in enumerate(entries) if e.index_version == self.index_version]
         self.invalidated = len(entries) - len(keep)
         if self.invalidated:
             log.info("dropped %d cache entries of other index versions", self.invalidated)
-        self.entries = [entries[i] for i in keep]
-        self.vectors = np.asarray(vectors[keep], dtype=np.float32) if keep else np.zeros((0, 0), np.float32)
-        self._sigs = [signature(e.question) for e in self.entries]
+        vecs = np.asarray(vectors[keep], dtype=np.float32) if keep else np.zeros((0, 0), np.float32)
+        return [entries[i] for i in keep], vecs
 
-    def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp_v = self.folder / f".{VECTORS}.tmp"
-        with tmp_v.open("wb") as f:
-            np.save(f, self.vectors.astype(np.float32), allow_pickle=False)
-        os.replace(tmp_v, self.folder / VECTORS)
+    def _load(self) -> None:
+        if not (self.folder / ENTRIES).is_file():
+            return
+        try:
+            with self._file_lock():
+                got = self._read()
+        except (OSError, Timeout) as e:  # a read-only folder cannot hold the lock file: read without it
+            log.debug("reading the answer cache in %s without its lock (%s)", self.folder, e)
+            got = self._read()
+        if got is not None:
+            self.entries, self.vectors = got
+            self._sigs = [signature(e.question) for e in self.entries]
+
+    def _merge(self, disk: tuple[list[CacheEntry], np.ndarray] | None) -> None:
+        """Take in what other writers stored: per (namespace, question) the newest entry wins."""
+        if disk is None or not disk[0]:
+            return
+        d_entries, d_vecs = disk
+        dim = self.vectors.shape[1] if self.vectors.size else d_vecs.shape[1]
+        if d_vecs.shape[1] != dim:
+            return
+        rows: dict[tuple[str, str], tuple[CacheEntry, np.ndarray]] = {}
+        mine = self.vectors.reshape(-1, dim) if self.vectors.size else np.zeros((0, dim), np.float32)
+        for e, v in [*zip(d_entries, d_vecs, strict=True), *zip(self.entries, mine, strict=True)]:
+            key = (e.namespace, normalise(e.question))
+            if key not in rows or e.created >= rows[key][0].created:
+                rows[key] = (e, v)
+        merged = sorted(rows.values(), key=lambda ev: ev[0].created)[-self.max_entries :]
+        self.entries = [e for e, _ in merged]
+        self.vectors = np.asarray([v for _, v in merged], dtype=np.float32).reshape(len(merged), dim)
+        self._sigs = [signature(e.question) for e in self.entries]
+        self._mutations += 1
+
+    def _write(self) -> None:
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp_v = self.folder / f".{VECTORS}.{tag}.tmp"
+        tmp_j = self.folder / f".{ENTRIES}.{tag}.tmp"
         blob = {
             "format": FORMAT,
             "embedder": getattr(self.embedder, "id", None),
             "entries": [e.to_dict() for e in self.entries],
         }
-        tmp_j = self.folder / f".{ENTRIES}.tmp"
-        tmp_j.write_text(json.dumps(blob, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp_j, self.folder / ENTRIES)
+        try:
+            with tmp_v.open("wb") as f:
+                np.save(f, self.vectors.astype(np.float32), allow_pickle=False)
+            tmp_j.write_text(json.dumps(blob, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp_v, self.folder / VECTORS)
+            os.replace(tmp_j, self.folder / ENTRIES)
+        finally:
+            for t in (tmp_v, tmp_j):
+                t.unlink(missing_ok=True)
+
+    def save(self, *, merge: bool = True) -> bool:
+        """Persist (merging what other writers stored since, unless ``merge`` is False); False when
+        the folder cannot be written, after which the cache stays in memory (one warning)."""
+        if not self.writable:
+            return False
+        with self._thread_lock:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                with self._file_lock():
+                    if merge:
+                        self._merge(self._read())
+                    self._write()
+                return True
+            except (OSError, Timeout) as e:
+                self.writable = False
+                log.warning("the answer cache in %s cannot be written (%s); caching in memory only", self.folder, e)
+                return False
 
     def clear(self) -> None:
-        self._mutations += 1
-        self.entries, self._sigs = [], []
-        self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self.save()
+        with self._thread_lock:
+            self._mutations += 1
+            self.entries, self._sigs = [], []
+            self.vectors = np.zeros((0, 0), dtype=np.float32)
+            self.save(merge=False)
 
     # -- lookup and store ----------------------------------------------------------------------
 
@@ -197,6 +268,10 @@ class SemanticCache:
 
     def explain(self, question: str, qvec: np.ndarray | None = None, top: int = 5) -> dict[str, Any]:
         """The lookup decision with its evidence: ``{"hit": CacheHit | None, "nearest": [...]}``."""
+        with self._thread_lock:
+            return self._explain(question, qvec, top)
+
+    def _explain(self, question: str, qvec: np.ndarray | None, top: int) -> dict[str, Any]:
         ok, norms = self._view()
         if ok.size == 0:
             return {"hit": None, "nearest": [], "reason": "cache is empty for this index version"}
@@ -253,7 +328,14 @@ class SemanticCache:
             time.time(),
             dict(extra or {}),
         )
-        norm = normalise(question)
+        with self._thread_lock:
+            self._add(entry, v)
+            if persist:
+                self.save()
+        return entry
+
+    def _add(self, entry: CacheEntry, v: np.ndarray) -> None:
+        norm = normalise(entry.question)
         keep = [
             i
             for i, e in enumerate(self.entries)
@@ -265,6 +347,3 @@ class SemanticCache:
         self._sigs = [self._sigs[i] for i in keep] + [signature(entry.question)]
         self.vectors = np.vstack([old.reshape(-1, v.shape[0]), v[None, :]]).astype(np.float32)
         self._mutations += 1
-        if persist:
-            self.save()
-        return entry

@@ -81,7 +81,7 @@ def _contexts(cfg_path: str, n: int, budget: int, seed: int) -> list[tuple[Any, 
 
     cfg = load_config(cfg_path)
     ds = cfg.datasets[0]
-    from ragengine.embed.base import get_embedder
+    from ragengine.embed.registry import get_embedder
 
     folder = ensure_index(cfg, ds, get_embedder(cfg.index.embedder))
     engine = Engine(folder, generator="none", config=EngineConfig(candidates=cfg.candidates, seed=cfg.seed))

@@ -361,7 +361,7 @@ class _Runner:
         self._llamaindex_bases: dict[str, Any] = {}  # index folder -> built LlamaIndexBaseline
 
     def embedder(self) -> Any:
-        from ragengine.embed.base import get_embedder
+        from ragengine.embed.registry import get_embedder
 
         name = self.cfg.index.embedder
         if name not in self._embedders:

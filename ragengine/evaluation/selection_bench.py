@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ragengine.config import EngineConfig
-from ragengine.embed.base import get_embedder
+from ragengine.embed.registry import get_embedder
 from ragengine.engine import Engine
 from ragengine.errors import InvalidInput
 from ragengine.evaluation.datasets import (
