@@ -31,6 +31,10 @@ class IndexCorrupted(RagEngineError):
     """An index file is missing or its checksum does not match the manifest."""
 
 
+class IndexWriteFailed(RagEngineError, OSError):
+    """An index could not be written (read-only folder, full disk, another writer); the old one still serves."""
+
+
 class EmptyCorpus(RagEngineError, ValueError):
     """The input held no text that could be indexed."""
 

@@ -10,7 +10,7 @@ from ragengine.errors import InvalidInput
 
 
 def ui_app_path() -> Path:
-    """The console script: shipped inside the package (a link to ui/app.py in a checkout)."""
+    """The console script, shipped inside the package (``ragengine/_ui/``, one module per page)."""
     import ragengine
 
     path = (Path(ragengine.__file__).parent / "_ui" / "app.py").resolve()

@@ -180,7 +180,8 @@ class DenseIndex:
         return scores, ids
 
     def save(self, folder: Path) -> None:
-        _faiss().write_index(self.index, str(folder / DENSE_FILE))
+        # serialize + a Python write: the same bytes as faiss.write_index, but a full disk is an OSError
+        (folder / DENSE_FILE).write_bytes(_faiss().serialize_index(self.index).tobytes())
 
     @classmethod
     def load(cls, folder: Path, kind: str, device: str = "cpu") -> DenseIndex:

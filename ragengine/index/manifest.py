@@ -26,6 +26,11 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _hidden(rel: Path) -> bool:
+    """Hidden entries (temp folders, locks) are never part of an index's content."""
+    return any(part.startswith(".") for part in rel.parts)
+
+
 @dataclass
 class Manifest:
     name: str
@@ -46,7 +51,7 @@ class Manifest:
         self.files = {
             p.relative_to(folder).as_posix(): sha256_file(p)
             for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != MANIFEST
+            if p.is_file() and p.name != MANIFEST and not _hidden(p.relative_to(folder))
         }
         (folder / MANIFEST).write_text(json.dumps(asdict(self), indent=2, sort_keys=True), encoding="utf-8")
 

@@ -20,13 +20,14 @@ from ragengine.index.bm25 import BM25Index
 from ragengine.index.chunk_store import read_chunks
 from ragengine.index.dense import DenseIndex
 from ragengine.index.manifest import MANIFEST, Manifest
+from ragengine.index.publish import recover
 from ragengine.paths import index_root
 from ragengine.types import Chunk
 
 log = logging.getLogger(__name__)
 VECTORS = "vectors.npy"
 TERM_ENCODER = "all-MiniLM-L6-v2-onnx-int8"  # the encoder the shipped term weights were trained on
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def default_root() -> Path:
@@ -34,7 +35,7 @@ def default_root() -> Path:
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidInput(f"index name {name!r} must be 1-100 letters, digits, '.', '_' or '-', not starting with '.'")
     return name
 
@@ -42,7 +43,9 @@ def check_name(name: str) -> str:
 def list_indexes(root: str | Path | None = None) -> list[str]:
     """Names of the complete indexes under ``root`` (folders with a manifest)."""
     base = Path(root) if root is not None else default_root()
-    return sorted(d.name for d in base.iterdir() if (d / MANIFEST).is_file()) if base.is_dir() else []
+    if not base.is_dir():
+        return []
+    return sorted(d.name for d in base.iterdir() if not d.name.startswith(".") and (d / MANIFEST).is_file())
 
 
 def resolve_index_dir(name_or_path: str | Path, root: str | Path | None = None) -> Path:
@@ -52,7 +55,7 @@ def resolve_index_dir(name_or_path: str | Path, root: str | Path | None = None) 
         return p
     base = Path(root) if root is not None else default_root()
     cand = base / str(name_or_path)
-    if (cand / MANIFEST).is_file():
+    if (cand / MANIFEST).is_file() or (_NAME.fullmatch(str(name_or_path)) and recover(base, str(name_or_path))):
         return cand
     have = list_indexes(base)
     listing = ", ".join(have) if have else "none"

@@ -1,0 +1,1 @@
+"""The Streamlit console served by ``ragengine ui``: one module per page, over the public API only."""

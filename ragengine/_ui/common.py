@@ -1,0 +1,88 @@
+"""What every console page shares: the index root, one cached engine per setting, error and ledger views."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, cast
+
+import streamlit as st
+
+from ragengine import Engine, EngineConfig
+from ragengine.config import GENERATORS, RetrievalMode
+
+# The console offers the local generators, extractive first (its default: free and the most
+# accurate); the OpenAI-compatible one needs a server URL, which the CLI takes.
+LOCAL_GENERATORS = ("extractive", *(g for g in GENERATORS if g not in ("extractive", "openai")))
+ROOT = os.environ.get("RAGENGINE_INDEXES", "indexes")
+RESULTS = Path(os.environ.get("RAGENGINE_RESULTS", Path(__file__).resolve().parents[2] / "eval" / "results"))
+
+
+@st.cache_resource(show_spinner="Loading index and models...")
+def get_engine(
+    name: str,
+    root: str,
+    generator: str,
+    retrieval: str,
+    clusters: str = "auto",
+    rewrite: str = "none",
+    cache: bool = False,
+) -> Engine:
+    """One engine per setting: the index and models load once per server, and stage variants share them."""
+    if (clusters, rewrite, cache) == ("auto", "none", False):
+        return Engine.from_index(
+            name, root=root, generator=generator, config=EngineConfig(retrieval=cast(RetrievalMode, retrieval))
+        )
+    return get_engine(name, root, generator, retrieval).with_config(clusters=clusters, rewrite=rewrite, cache=cache)
+
+
+def fail(e: Exception) -> None:
+    st.error(f"{type(e).__name__}: {e}")
+
+
+def pick_index(key: str) -> str | None:
+    names = Engine.list_indexes(ROOT)
+    wanted = st.session_state.get("index_arg")
+    if wanted and wanted not in names:
+        st.error(f"No index named {wanted!r} in {ROOT}/. Build one on the Index page or with `ragengine index`.")
+    if not names:
+        st.info(f"No index in {ROOT}/ yet: build one on the Index page.")
+        return None
+    default = names.index(wanted) if wanted in names else 0
+    return str(st.selectbox("Index", names, index=default, key=key))
+
+
+def ledger_view(cost: dict[str, Any]) -> None:
+    rows = [
+        {"stage": k, **{f: v[f] for f in ("tokens_in", "tokens_out", "llm_calls", "ms", "usd")}}
+        for k, v in cost["stages"].items()
+    ]
+    st.dataframe(rows, hide_index=True, width="stretch")
+    metric = st.radio("Chart", ["ms", "tokens_in", "tokens_out", "usd"], horizontal=True, key="ledger_metric")
+    st.bar_chart({r["stage"]: r[metric] for r in rows}, horizontal=True)
+    st.caption(
+        f"context {cost['context_tokens']} tokens · LLM total {cost['total_tokens']} tokens · "
+        f"{cost['llm_calls']} LLM calls · {cost['ms']:.0f} ms · ${cost['usd']:.5f}"
+    )
+
+
+def path_note(trace: dict[str, Any]) -> None:
+    """Which path the answer took: the cache, a rewrite, cluster granularities."""
+    path = trace.get("path")
+    cache = trace.get("cache", {})
+    if path == "cache":
+        st.success(
+            f"Served from the answer cache (cached question: {cache.get('cached_question')!r}, "
+            f"similarity {cache.get('similarity')}): no retrieval, no LLM tokens."
+        )
+    elif path == "cache_chunks":
+        st.info(f"Cached chunks re-selected under this budget: {cache.get('reason')}")
+    rw = trace.get("retrieval", {}).get("rewrite")
+    if rw:
+        extra = " (the LLM reply was unusable: original question only)" if rw.get("fallback") else ""
+        st.caption(f"Searched with {len(rw['queries'])} queries ({rw['method']}){extra}: " + " · ".join(rw["queries"]))
+    cl = trace.get("retrieval", {}).get("clusters")
+    if cl:
+        added = ", ".join(f"{n} {g}" for g, n in cl.get("added", {}).items() if n)
+        merged = cl.get("merged", 0)
+        st.caption(f"Clusters {cl.get('chosen')} offered {added or 'nothing new'}; {merged} near-duplicates merged.")

@@ -1,0 +1,38 @@
+"""The Eval page: the committed reports, their plots, tables and raw JSON."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from ragengine._ui.common import RESULTS
+
+
+def page_eval() -> None:
+    st.header("Eval reports")
+    reports = sorted(p for p in RESULTS.glob("*.json")) if RESULTS.is_dir() else []
+    if not reports:
+        st.info(f"No reports in {RESULTS}/: run `ragengine eval --config eval/configs/NAME.toml`.")
+        return
+    pick = st.selectbox("Report", [p.name for p in reports], key="report")
+    path = RESULTS / str(pick)
+    md = path.with_suffix(".md")
+    for png in sorted(RESULTS.glob(f"{path.stem}*.png")):
+        st.image(str(png), caption=png.name)
+    if md.is_file():
+        st.markdown(_strip_images(md.read_text(encoding="utf-8")))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        st.error(f"{path.name} is not valid JSON: {e}")
+        return
+    summary = data.get("summary") if isinstance(data, dict) else None
+    if isinstance(summary, list) and summary and isinstance(summary[0], dict):
+        st.dataframe(summary, hide_index=True)
+    with st.expander("Raw JSON (first keys)"):
+        st.json({k: data[k] for k in list(data)[:8]} if isinstance(data, dict) else data[:20])
+
+
+def _strip_images(md: str) -> str:
+    return "\n".join(line for line in md.splitlines() if not line.strip().startswith("!["))
