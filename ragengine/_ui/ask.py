@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ragengine import Budget, cited_documents
-from ragengine._ui.common import LOCAL_GENERATORS, ROOT, fail, get_engine, ledger_view, path_note, pick_index
+from ragengine._ui.common import LOCAL_GENERATORS, fail, get_engine, ledger_view, path_note, pick_index, root
 from ragengine.config import CLUSTER_MODES, RETRIEVAL_MODES, REWRITE_MODES, STRATEGIES
 from ragengine.errors import RagEngineError
 
@@ -30,7 +30,7 @@ def page_ask() -> None:
             st.warning("Type a question first.")
             return
         try:
-            engine = get_engine(name, ROOT, generator, retrieval, clusters, rewrite, cache)
+            engine = get_engine(name, root(), generator, retrieval, clusters, rewrite, cache)
             answer = engine.ask(question, Budget(context_tokens=budget), strategy=strategy)
         except RagEngineError as e:
             fail(e)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, cast
 
 import streamlit as st
 
 from ragengine import Engine, EngineConfig
 from ragengine.config import GENERATORS, RetrievalMode
+from ragengine.paths import index_root
 
 # The console offers the local generators, extractive first (its default: free and the most
 # accurate); the OpenAI-compatible one needs a server URL, which the CLI takes.
 LOCAL_GENERATORS = ("extractive", *(g for g in GENERATORS if g not in ("extractive", "openai")))
-ROOT = os.environ.get("RAGENGINE_INDEXES", "indexes")
-RESULTS = Path(os.environ.get("RAGENGINE_RESULTS", Path(__file__).resolve().parents[2] / "eval" / "results"))
+
+
+def root() -> str:
+    """The index root, read on every run (``$RAGENGINE_INDEXES`` or ``./indexes``)."""
+    return str(index_root())
 
 
 @st.cache_resource(show_spinner="Loading index and models...")
@@ -41,12 +43,12 @@ def fail(e: Exception) -> None:
 
 
 def pick_index(key: str) -> str | None:
-    names = Engine.list_indexes(ROOT)
+    names = Engine.list_indexes(root())
     wanted = st.session_state.get("index_arg")
     if wanted and wanted not in names:
-        st.error(f"No index named {wanted!r} in {ROOT}/. Build one on the Index page or with `ragengine index`.")
+        st.error(f"No index named {wanted!r} in {root()}/. Build one on the Index page or with `ragengine index`.")
     if not names:
-        st.info(f"No index in {ROOT}/ yet: build one on the Index page.")
+        st.info(f"No index in {root()}/ yet: build one on the Index page.")
         return None
     default = names.index(wanted) if wanted in names else 0
     return str(st.selectbox("Index", names, index=default, key=key))

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from ragengine import Engine, LoadReport
-from ragengine._ui.common import ROOT, fail, get_engine, pick_index
+from ragengine._ui.common import fail, get_engine, pick_index, root
 from ragengine.errors import RagEngineError
 
 MAX_UPLOAD_MB = 20
@@ -29,7 +29,7 @@ def page_index() -> None:
     if name is None:
         return
     try:
-        engine = get_engine(name, ROOT, "none", "hybrid")
+        engine = get_engine(name, root(), "none", "hybrid")
         stats = engine.corpus_stats()
         info = engine.info()
     except RagEngineError as e:
@@ -130,7 +130,7 @@ def build_from_uploads(files: list[Any], name: str, chunk: int, clusters: bool =
             m = Engine.build_index(
                 [tmp],
                 name,
-                root=ROOT,
+                root=root(),
                 chunk_size=chunk,
                 chunk_overlap=min(16, chunk // 4),
                 report=report,

@@ -6,19 +6,20 @@ import json
 
 import streamlit as st
 
-from ragengine._ui.common import RESULTS
+from ragengine.paths import results_root
 
 
 def page_eval() -> None:
     st.header("Eval reports")
-    reports = sorted(p for p in RESULTS.glob("*.json")) if RESULTS.is_dir() else []
+    results = results_root()
+    reports = sorted(p for p in results.glob("*.json")) if results.is_dir() else []
     if not reports:
-        st.info(f"No reports in {RESULTS}/: run `ragengine eval --config eval/configs/NAME.toml`.")
+        st.info(f"No reports in {results}/: run `ragengine eval --config eval/configs/NAME.toml`.")
         return
     pick = st.selectbox("Report", [p.name for p in reports], key="report")
-    path = RESULTS / str(pick)
+    path = results / str(pick)
     md = path.with_suffix(".md")
-    for png in sorted(RESULTS.glob(f"{path.stem}*.png")):
+    for png in sorted(results.glob(f"{path.stem}*.png")):
         st.image(str(png), caption=png.name)
     if md.is_file():
         st.markdown(_strip_images(md.read_text(encoding="utf-8")))

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ragengine import Budget
-from ragengine._ui.common import ROOT, fail, get_engine
+from ragengine._ui.common import fail, get_engine, root
 from ragengine.errors import RagEngineError
 
 
@@ -74,7 +74,7 @@ def page_why() -> None:
         st.pyplot(tree_figure(stats["tree"]))
     st.subheader("What if the budget were different?")
     stages = last.get("stages", {"clusters": "auto", "rewrite": "none"})
-    engine = get_engine(last["index"], ROOT, "none", last["retrieval"], stages["clusters"], stages["rewrite"])
+    engine = get_engine(last["index"], root(), "none", last["retrieval"], stages["clusters"], stages["rewrite"])
     if retrieved is None and stages["rewrite"] != "llm":
         try:
             retrieved = engine.retrieve(last["question"])

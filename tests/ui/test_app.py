@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
 
-APP = str(REPO / "ui" / "app.py")
+APP = str(REPO / "ragengine" / "_ui" / "app.py")
 
 
 @pytest.fixture
