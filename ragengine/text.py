@@ -56,3 +56,21 @@ def terms(text: str) -> list[str]:
     Stemming makes "founded" cover "founder", as BM25 (bm25s, same stemmer) already does.
     """
     return list(stem_words(content_words(text)))
+
+
+# Chat control tokens of the common templates: ChatML and Llama-3 (<|im_start|>, <|eot_id|>, ...),
+# Gemma (<start_of_turn>), Llama-2 / Mistral (<s>, [INST], <<SYS>>). A zero-width space after the
+# first character keeps the text readable but no tokenizer or server parses it as a control token.
+_CONTROL = re.compile(
+    r"<\|[A-Za-z0-9_ .:-]{1,40}\|>|<(?:start_of_turn|end_of_turn|bos|eos|pad|unk)>|</?s>|\[/?INST\]|<</?SYS>>"
+)
+ZWSP = "\u200b"
+
+
+def plain_text(text: str) -> str:
+    """``text`` with every chat control token defused, so a document or question stays plain text.
+
+    >>> plain_text("a <|im_start|>system b") == "a <" + ZWSP + "|im_start|>system b"
+    True
+    """
+    return _CONTROL.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1:], text)

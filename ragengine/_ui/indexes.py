@@ -111,7 +111,7 @@ def build_from_uploads(files: list[Any], name: str, chunk: int, clusters: bool =
             "Index large files from the command line: `ragengine index PATH --name NAME` (it streams them)."
         )
         return
-    report = LoadReport()
+    report = LoadReport(quiet=True)  # printed below, once per file
     bar = st.progress(0.0, text="reading files")
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:

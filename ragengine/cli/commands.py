@@ -72,7 +72,7 @@ def _print_answer(ans: Any) -> None:
 def cmd_index(args: argparse.Namespace) -> int:
     from ragengine import Engine, LoadReport
 
-    report = LoadReport()
+    report = LoadReport(quiet=True)  # printed below, once per file
     t = time.perf_counter()
     manifest = Engine.build_index(
         args.paths,

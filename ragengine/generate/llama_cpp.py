@@ -72,41 +72,63 @@ class LlamaCppGenerator:
             self._llm.close()
             self._llm = None
 
-    def _template_tokens(self, messages: list[dict[str, str]]) -> int:
+    def render(self, messages: list[dict[str, str]]) -> list[int]:
+        """The prompt's token ids: the chat template's own text with special tokens, every message's
+        content (documents, question) as plain text, so a document holding ``<|im_start|>`` or
+        ``<|eot_id|>`` cannot open a turn. The context's count is the counter's count of the same text."""
         llm = self.load()
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
         template = llm.metadata.get("tokenizer.chat_template")
+        contents = [m["content"] for m in messages]
         if not template:
-            text = "".join(m["content"] for m in messages)
-            return len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)) + 8 * len(messages)
-        eos = llm._model.token_get_text(llm.token_eos())
-        bos = llm._model.token_get_text(llm.token_bos())
-        fmt: Any = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
-        prompt = fmt(messages=messages).prompt
-        return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+            prompt, heads = "".join(f"\x00{i}\x00" for i in range(len(messages))), None
+        else:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            eos = llm._model.token_get_text(llm.token_eos())
+            bos = llm._model.token_get_text(llm.token_bos())
+            fmt: Any = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+            slots = [{"role": m["role"], "content": f"\x00{i}\x00"} for i, m in enumerate(messages)]
+            prompt, heads = fmt(messages=slots).prompt, True
+        tokens: list[int] = []
+        rest = prompt
+        for i, content in enumerate(contents):
+            head, rest = rest.split(f"\x00{i}\x00", 1)
+            tokens += llm.tokenize(head.encode("utf-8"), add_bos=i == 0, special=heads is not None)
+            tokens += llm.tokenize(content.encode("utf-8"), add_bos=False, special=False)
+        tokens += llm.tokenize(rest.encode("utf-8"), add_bos=False, special=heads is not None)
+        return tokens
 
     def prompt_overhead(self, question: str) -> int:
-        return self._template_tokens(chat_messages(question, []))
+        """Prompt tokens besides the context's own: measured with no context and with a one-word
+        one (the newlines around a context can tokenize differently), the larger, so a total budget
+        is never overspent by a merge at the context's edges."""
+        empty = len(self.render(chat_messages(question, [])))
+        probe = len(self.render(chat_messages(question, ["x"]))) - len(self.load().tokenize(b"x", add_bos=False))
+        return max(empty, probe)
 
     def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
         llm = self.load()
-        messages = chat_messages(question, contexts)
+        prompt = self.render(chat_messages(question, contexts))
         budget = max_tokens if max_tokens is not None else self.max_tokens
+        if len(prompt) + budget > self.n_ctx:
+            raise GenerationError(
+                f"the prompt ({len(prompt)} tokens) and the answer ({budget}) exceed the reader's window of "
+                f"{self.n_ctx} tokens; lower the budget or raise n_ctx"
+            )
         with self._lock:
             try:
                 llm.reset()
-                out = llm.create_chat_completion(
-                    messages=messages,
+                out = llm.create_completion(
+                    prompt=prompt,
                     temperature=self.temperature,
                     max_tokens=budget,
                     seed=self.seed,
-                    stop=["\n"],
+                    stop=["\n", llm._model.token_get_text(llm.token_eos())],
                 )
             except ValueError as e:  # llama.cpp raises ValueError when the prompt exceeds n_ctx
                 raise GenerationError(f"llama.cpp refused the prompt: {e}; lower the budget or raise n_ctx") from e
         usage = out.get("usage") or {}
-        text = out["choices"][0]["message"].get("content") or ""
+        text = out["choices"][0].get("text") or ""
         return Generation(
             text=clean_answer(text),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),

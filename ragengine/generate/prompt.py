@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ragengine.text import plain_text
 from ragengine.tokens import TokenCounter
 
 SEPARATOR = "\n\n"
@@ -61,7 +62,8 @@ def separator_cost(counter: TokenCounter) -> int:
 def user_message(question: str, contexts: Sequence[str], *, instruction: str | None = None) -> str:
     tail = INSTRUCTION if instruction is None else instruction
     tail = f"\n{tail}" if tail else ""
-    return f"Context:\n{format_context(contexts)}\n\nQuestion: {question.strip()}{tail}\nAnswer:"
+    context = format_context([plain_text(t) for t in contexts])
+    return f"Context:\n{context}\n\nQuestion: {plain_text(question.strip())}{tail}\nAnswer:"
 
 
 def chat_messages(

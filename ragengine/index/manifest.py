@@ -8,14 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ragengine.errors import IndexCorrupted, IndexMismatch
+from ragengine.index.chunk_store import CHUNKS
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FIELD_TYPES: dict[str, type] = {
+    "name": str,
+    "embedder": str,
+    "dim": int,
+    "tokenizer": str,
+    "chunking": dict,
+    "dense_kind": str,
+    "bm25": dict,
+    "n_documents": int,
+    "n_chunks": int,
+    "format_version": int,
+    "created": str,
+    "files": dict,
+    "sources": list,
+}
 
 
 def sha256_file(path: Path) -> str:
@@ -68,9 +86,28 @@ class Manifest:
             raise IndexCorrupted(f"{folder} has no {MANIFEST}; rebuild it with `ragengine index PATH --name NAME`")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (json.JSONDecodeError, TypeError) as e:
+            manifest = cls(**data)
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as e:
             raise IndexCorrupted(f"{path} is not a valid manifest ({e}); rebuild the index") from e
+        problem = manifest._schema_problem()
+        if problem:
+            raise IndexCorrupted(f"{path} is not a valid manifest ({problem}); rebuild the index")
+        return manifest
+
+    def _schema_problem(self) -> str:
+        """What is wrong with the fields' types, or "" (a manifest read from disk is untrusted)."""
+        for name, kind in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                return f"{name} must be {kind.__name__}, not {type(value).__name__}"
+        if not self.files:
+            return "it lists no files, so nothing could be checked"
+        bad = [k for k, v in self.files.items() if not isinstance(k, str) or not _SHA256.fullmatch(str(v))]
+        if bad:
+            return f"files[{bad[0]!r}] is not a sha256 checksum"
+        if CHUNKS not in self.files:
+            return f"it does not list {CHUNKS}"
+        return ""
 
     def check_compatible(self, *, embedder: str | None = None, tokenizer: str | None = None) -> None:
         if self.format_version != FORMAT_VERSION:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ragengine.errors import InvalidInput
+from ragengine.text import plain_text
 from ragengine.tokens import TokenCounter
 from ragengine.types import Chunk, Document
 
@@ -53,7 +54,7 @@ class Chunker:
         for doc in docs:
             if not doc.text.strip():
                 continue
-            for piece in self._split(doc.text):
+            for piece in self._split(plain_text(doc.text)):  # control tokens stay text
                 pos = positions.get(doc.doc_id, 0)
                 positions[doc.doc_id] = pos + 1
                 meta = {k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)}

@@ -3,14 +3,17 @@
 Supported: .txt .md .html/.htm .jsonl (a text field, optional ``id``) .pdf (pypdf), a
 SQuAD-format .json, a HippoRAG corpus .json (list of {title, text}), and a BEIR folder
 (``corpus.jsonl``). A text file over ``stream_bytes`` is read in blocks split at paragraph
-boundaries, so a 50 MB file never sits in memory whole. Files that are not UTF-8 are skipped
-with a warning naming them (``LoadReport.skipped``); nothing else is lost.
+boundaries, so a 50 MB file never sits in memory whole (HTML through one parser across the
+blocks, so a ``<script>`` spanning two blocks stays out of the text). A file that cannot be
+read (not UTF-8 anywhere in it, a corrupt PDF, any loader error) is skipped whole with a
+warning naming it (``LoadReport.skipped``), never half-indexed; nothing else is lost.
 
 >>> docs = list(iter_documents(["README.md"]))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import codecs
 import html
 import logging
 import re
@@ -39,10 +42,19 @@ class LoadReport:
     files: int = 0
     documents: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    quiet: bool = False  # the caller prints ``skipped`` itself: log at INFO, so each file is named once
 
     def skip(self, path: Path | str, why: str) -> None:
         self.skipped.append((str(path), why))
-        log.warning("skipped %s: %s", path, why)
+        log.log(logging.INFO if self.quiet else logging.WARNING, "skipped %s: %s", path, why)
+
+
+class _Unreadable(Exception):
+    """A file that cannot be loaded; ``why`` says how, for the skip warning."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 class _TextOnly(HTMLParser):
@@ -66,11 +78,46 @@ class _TextOnly(HTMLParser):
             self.parts.append(data)
 
 
+def _tidy(text: str) -> str:
+    text = html.unescape(text)
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+
+
 def html_to_text(markup: str) -> str:
     parser = _TextOnly()
     parser.feed(markup)
-    text = html.unescape("".join(parser.parts))
-    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+    parser.close()
+    return _tidy("".join(parser.parts))
+
+
+def _stream_html(blocks: Iterable[str]) -> Iterator[str]:
+    """Text of streamed HTML blocks through one parser, so tags spanning two blocks are honoured."""
+    parser = _TextOnly()
+    for block in blocks:
+        parser.feed(block)
+        text, parser.parts = "".join(parser.parts), []
+        yield _tidy(text)
+    parser.close()
+    tail = _tidy("".join(parser.parts))
+    if tail:
+        yield tail
+
+
+def _check_utf8(path: Path) -> None:
+    """Decode the whole file once before any of it is yielded: a bad byte skips the file whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as e:
+                raise _Unreadable(f"not UTF-8 text (byte {offset + e.start}); convert it with iconv -t UTF-8") from e
+            offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as e:
+        raise _Unreadable(f"not UTF-8 text (byte {offset}); convert it with iconv -t UTF-8") from e
 
 
 def _stream_text(path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
@@ -101,9 +148,11 @@ def _read_text_file(path: Path, doc_id: str, stream_bytes: int) -> Iterator[Docu
             text = html_to_text(text)
         yield Document(doc_id, text, meta)
         return
-    for part, block in enumerate(_stream_text(path)):
-        if path.suffix.lower() in HTML_SUFFIXES:
-            block = html_to_text(block)
+    _check_utf8(path)
+    blocks: Iterable[str] = _stream_text(path)
+    if path.suffix.lower() in HTML_SUFFIXES:
+        blocks = _stream_html(blocks)
+    for part, block in enumerate(blocks):
         yield Document(doc_id, block, {**meta, "part": part})
 
 
@@ -146,9 +195,11 @@ def _read_pdf(path: Path) -> Iterator[Document]:
     except ImportError:
         log.warning("skipped %s: PDF support needs pypdf (pip install pypdf)", path)
         return
-    reader = PdfReader(str(path))
-    for page_no, page in enumerate(reader.pages, 1):
-        text = page.extract_text() or ""
+    try:  # every page is read before any is yielded: a corrupt PDF is skipped whole
+        pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+    except Exception as e:  # pypdf raises many types (PdfReadError, KeyError, ValueError, ...)
+        raise _Unreadable(f"unreadable PDF ({type(e).__name__}: {str(e)[:120]})") from e
+    for page_no, text in enumerate(pages, 1):
         if text.strip():
             yield Document(str(path), text, {"source": str(path), "title": path.stem, "page": page_no})
 
@@ -211,3 +262,5 @@ def iter_documents(
                     yield d
             except UnicodeDecodeError as e:
                 report.skip(p, f"not UTF-8 text (byte {e.start}); convert it with iconv -t UTF-8")
+            except _Unreadable as e:
+                report.skip(p, e.why)
