@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragengine.budget import Budget, PriceTable
+from ragengine.errors import InvalidInput
 from ragengine.generate.base import Generator
 from ragengine.generate.prompt import format_context, separator_cost
 from ragengine.select.base import SelectionInput, Selector
@@ -48,6 +49,25 @@ def candidate_costs(candidates: Sequence[Candidate], counter: TokenCounter, inde
     sep = separator_cost(counter)
     same = bool(index_tokenizer) and counter.name == index_tokenizer
     return [max(1, (x.chunk.n_tokens if same else counter.count(x.chunk.text.strip())) + sep) for x in candidates]
+
+
+def reader_window(generator: Generator | None) -> int | None:
+    """The reader's context window in tokens (``n_ctx``), where the generator knows it."""
+    window = getattr(generator, "n_ctx", None)
+    return int(window) if isinstance(window, int) and window > 0 else None
+
+
+def check_fits(question: str, generator: Generator | None, max_new_tokens: int) -> None:
+    """Refuse, before any retrieval, a question whose prompt and answer alone overflow the reader's window."""
+    window = reader_window(generator)
+    if generator is None or window is None:
+        return
+    overhead = generator.prompt_overhead(question)
+    if overhead + max_new_tokens >= window:
+        raise InvalidInput(
+            f"the question's prompt is {overhead} tokens; with the answer's {max_new_tokens} it leaves no room "
+            f"for context in the reader's window of {window} tokens: shorten the question"
+        )
 
 
 def context_budget(
@@ -66,10 +86,17 @@ def context_budget(
     budget binds only when the ``PriceTable`` gives tokens a price (the local model is free).
     """
     room, why = budget.context_tokens, ""
-    if generator is None or (budget.total_tokens is None and budget.usd is None):
+    window = reader_window(generator)
+    if generator is None or (budget.total_tokens is None and budget.usd is None and window is None):
         return room, why
     overhead = generator.prompt_overhead(question)
     rewrite = f", the query rewrite ({spent})" if spent else ""
+    if window is not None and window - overhead - max_new_tokens < room:
+        room = window - overhead - max_new_tokens
+        why = (
+            f"the reader's window of {window} tokens leaves {max(room, 0)} context tokens after the prompt "
+            f"({overhead}) and the answer ({max_new_tokens})"
+        )
     if budget.total_tokens is not None:
         r = budget.total_tokens - spent - overhead - max_new_tokens
         if r < room:

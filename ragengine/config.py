@@ -19,6 +19,7 @@ RewriteMode = Literal["none", "prf", "llm"]
 DenseKind = Literal["flat", "ivf", "hnsw"]
 SummaryMode = Literal["extractive", "abstractive"]
 
+MAX_UPLOAD_MB = 20  # the console's per-file upload limit (larger files: `ragengine index PATH`)
 STRATEGIES: tuple[str, ...] = get_args(Strategy)
 GENERATORS: tuple[str, ...] = get_args(GeneratorName)
 RETRIEVAL_MODES: tuple[str, ...] = get_args(RetrievalMode)

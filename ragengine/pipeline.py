@@ -182,6 +182,7 @@ class Pipeline:
         if not isinstance(budget, Budget):
             raise InvalidInput(f"budget must be a ragengine.Budget, got {type(budget).__name__}")
         s, st = self.stages, self.settings
+        assemble.check_fits(question, s.generator, st.max_new_tokens)
         ledger = Ledger(prices=st.prices)
         trace: dict[str, Any] = {
             "strategy": s.selector.name,

@@ -10,9 +10,8 @@ import streamlit as st
 
 from ragengine import Engine, LoadReport
 from ragengine._ui.common import fail, get_engine, pick_index, root
+from ragengine.config import MAX_UPLOAD_MB
 from ragengine.errors import RagEngineError
-
-MAX_UPLOAD_MB = 20
 
 
 def page_index() -> None:

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ragengine.errors import InvalidInput
-from ragengine.jsonl import iter_json_lines
+from ragengine.errors import InvalidInput, RagEngineError
+
+DEFAULT_BUDGET = 512
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -30,18 +31,75 @@ def _engine(args: argparse.Namespace) -> Any:
         clusters=args.clusters,
         rewrite=args.rewrite,
         cache=args.cache == "on",
+        max_new_tokens=args.max_new_tokens,
     )
     return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
 
 
-def _read_questions(path: str) -> Iterator[tuple[str, str]]:
+def _read_questions(path: str) -> Iterator[tuple[int, str, str | None, str]]:
+    """``(line, id, question or None, why not)`` per non-blank line: a bad line is reported, never fatal here."""
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(f"{path}: no such questions file")
-    for lineno, rec in iter_json_lines(p, lambda n, msg: InvalidInput(f"{path}:{n}: not valid JSON ({msg})")):
+    try:
+        lines = p.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {e.start}); convert it with iconv -t UTF-8") from e
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield lineno, str(lineno), None, f"not valid JSON ({e.msg})"
+            continue
+        qid = str(rec.get("id", lineno)) if isinstance(rec, dict) else str(lineno)
         if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
-            raise InvalidInput(f"{path}:{lineno}: each line needs a string field 'question'")
-        yield str(rec.get("id", lineno)), rec["question"]
+            yield lineno, qid, None, "each line needs a string field 'question'"
+        elif not rec["question"].strip():
+            yield lineno, qid, None, "the question is blank"
+        else:
+            yield lineno, qid, rec["question"], ""
+
+
+def _search_items(path: str) -> Iterator[tuple[str, str]]:
+    """Queries of a ``--questions`` file; the first bad line stops, naming its line and id."""
+    for lineno, qid, q, why in _read_questions(path):
+        if q is None:
+            raise InvalidInput(f"{path}:{lineno} (id {qid}): {why}")
+        yield qid, q
+
+
+def _ask_batch(args: argparse.Namespace, engine: Any, budget: Any) -> int:
+    """Answer every line of ``--questions``; a bad line stops the batch naming its line and id, or
+    with ``--on-error skip`` prints an error object in its place (output stays aligned with ids)."""
+    from tqdm import tqdm
+
+    failed = 0
+    items = list(_read_questions(args.questions))
+    for lineno, qid, q, why in tqdm(items, desc="questions", unit="q", file=sys.stderr):
+        ans = None
+        if q is not None:
+            try:
+                ans = engine.ask(q, budget)
+            except RagEngineError as e:
+                why = str(e)
+        if ans is None:
+            where = f"{args.questions}:{lineno} (id {qid})"
+            if args.on_error == "stop":
+                raise InvalidInput(f"{where}: {why}; pass --on-error skip to answer the other lines")
+            failed += 1
+            print(f"warning: {where}: {why}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"id": qid, "line": lineno, "error": why}, ensure_ascii=False), flush=True)
+            continue
+        if args.json:
+            record = {"id": qid, **ans.to_dict(), "strategy": ans.trace.get("strategy")}
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            _print_answer(ans)
+            print()
+    return 1 if failed else 0
 
 
 def _print_answer(ans: Any) -> None:
@@ -114,29 +172,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     if (args.question is None) == (args.questions is None):
         raise InvalidInput("give either a question or --questions FILE.jsonl")
-    budget = Budget(context_tokens=args.budget, total_tokens=args.total_budget)
+    budget = Budget(context_tokens=_context_budget(args), total_tokens=args.total_budget)
     engine = _engine(args)
-    if args.question is not None:
-        ans = engine.ask(args.question, budget)
-        if args.json:
-            print(json.dumps({**ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False))
-        else:
-            _print_answer(ans)
-        return 0
-    from tqdm import tqdm
-
-    items = list(_read_questions(args.questions))
-    for qid, q in tqdm(items, desc="questions", unit="q", file=sys.stderr):
-        ans = engine.ask(q, budget)
-        if args.json:
-            print(
-                json.dumps({"id": qid, **ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False),
-                flush=True,
-            )
-        else:
-            _print_answer(ans)
-            print()
+    if args.question is None:
+        return _ask_batch(args, engine, budget)
+    ans = engine.ask(args.question, budget)
+    if args.json:
+        print(json.dumps({**ans.to_dict(), "strategy": ans.trace.get("strategy")}, ensure_ascii=False))
+    else:
+        _print_answer(ans)
     return 0
+
+
+def _context_budget(args: argparse.Namespace) -> int:
+    """``--budget``, or with only ``--total-budget`` given, the total (the context shrinks to fit it)."""
+    if args.budget is not None:
+        return int(args.budget)
+    return int(args.total_budget) if args.total_budget is not None else DEFAULT_BUDGET
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
@@ -188,7 +240,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise InvalidInput(f"-k must be > 0, got {args.k}")
     config = EngineConfig(retrieval=args.retrieval, candidates=args.k, reranker=args.reranker)
     engine = Engine.from_index(args.name, root=args.root, generator="none", config=config)
-    items = [("0", args.query)] if args.query is not None else list(_read_questions(args.questions))
+    items = [("0", args.query)] if args.query is not None else list(_search_items(args.questions))
     for qid, q in items:
         got = engine.retrieve(q)
         hits = [

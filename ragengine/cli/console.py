@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ragengine.config import MAX_UPLOAD_MB
 from ragengine.errors import InvalidInput
 
 
@@ -20,6 +21,12 @@ def ui_app_path() -> Path:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    """Serve the console on 127.0.0.1 only, with Streamlit's XSRF protection and same-origin CORS on.
+
+    Streamlit has no allow-list for the ``Host`` header, so a page on another site could reach the
+    console by DNS rebinding if it listened on a public address: it never does here. Expose it to
+    others only behind a reverse proxy that checks ``Host`` (and adds authentication).
+    """
     import importlib.util
     import os
 
@@ -46,6 +53,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--server.enableXsrfProtection",
+        "true",
+        "--server.enableCORS",
+        "true",
+        "--server.maxUploadSize",
+        str(MAX_UPLOAD_MB),
     ]
     print(f"serving the console on http://127.0.0.1:{args.port}", file=sys.stderr)
     sys.stderr.flush()

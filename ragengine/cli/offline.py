@@ -1,8 +1,10 @@
 """The offline commands: ``ragengine eval``, ``ragengine bench NAME`` and ``ragengine train-reranker``.
 
-They measure and fit; the library never imports them. Registering them imports only argparse:
-each handler imports its harness when it runs, so a question asked on the command line loads
-no benchmark code and changes no process setting.
+They measure and fit; the library never imports them. Registering them imports only argparse
+and ``ragengine.evaluation.arguments`` (standard library only): each handler imports its harness,
+experiment or trainer when it runs, so a question asked on the command line loads no benchmark
+code and changes no process setting. Every bench's ``main`` returns its exit status (0 once its
+report is written).
 """
 
 from __future__ import annotations
@@ -11,19 +13,20 @@ import argparse
 import importlib
 from typing import Any
 
+from ragengine.evaluation.arguments import add_eval_arguments
+
 BENCHES = {
-    "selection": "ragengine.evaluation.selection_bench",
-    "selector-tuning": "ragengine.evaluation.selector_tuning",
-    "retrieval": "ragengine.evaluation.retrieval_bench",
-    "crag-rewrite-cache": "ragengine.evaluation.crag_bench",
+    "selection": "ragengine.evaluation.experiments.selection",
+    "selector-tuning": "ragengine.training.selector_tuning",
+    "retrieval": "ragengine.evaluation.experiments.retrieval",
+    "crag-rewrite-cache": "ragengine.evaluation.experiments.crag",
+    "foundation": "ragengine.evaluation.experiments.foundation",
 }
 
 
 def add_offline_commands(sub: Any) -> None:
     """Add ``eval``, ``bench`` and ``train-reranker`` to the CLI's subparsers."""
     p = sub.add_parser("eval", help="run an eval config: datasets x strategies x budgets -> eval/results/NAME")
-    from ragengine.evaluation.harness import add_eval_arguments
-
     add_eval_arguments(p)
     p.set_defaults(handler=cmd_eval)
 
@@ -38,17 +41,17 @@ def add_offline_commands(sub: Any) -> None:
 
 
 def cmd_train_reranker(args: argparse.Namespace) -> int:
-    from ragengine.rerank.train import main as train_main
+    from ragengine.training.reranker import main as train_main
 
-    return int(train_main(list(args.rest)) or 0)
+    return train_main(list(args.rest))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from ragengine.evaluation.harness import run_from_args
 
-    return int(run_from_args(args))
+    return run_from_args(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     module = importlib.import_module(BENCHES[args.which])
-    return int(module.main(list(args.rest)) or 0)
+    return int(module.main(list(args.rest)))

@@ -18,8 +18,11 @@ from ragengine.config import (
 
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None, help="folder holding indexes (default: ./indexes or $RAGENGINE_INDEXES)")
-    p.add_argument("--budget", type=int, default=512, help="context tokens (hard cap), default 512")
+    p.add_argument(
+        "--budget", type=int, default=None, help="context tokens (hard cap); default 512, or the total budget if given"
+    )
     p.add_argument("--total-budget", type=int, default=None, help="cap on every LLM token of the question")
+    p.add_argument("--max-new-tokens", type=int, default=32, help="cap on the answer's tokens (default 32)")
     p.add_argument(
         "--generator",
         choices=GENERATORS,
@@ -90,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="index name or folder")
     p.add_argument("question", nargs="?", default=None)
     p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
+    p.add_argument(
+        "--on-error",
+        choices=("stop", "skip"),
+        default="stop",
+        help="a bad --questions line: stop (default) or print an error object in its place and go on",
+    )
     _add_engine_args(p)
 
     p = sub.add_parser("ui", help="serve the Streamlit console on 127.0.0.1")

@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragengine.config import RerankerMode, RetrievalMode, RewriteMode
 from ragengine.errors import InvalidInput
 
 DATASET_KINDS = ("squad", "squad2", "beir", "hotpotqa", "musique")
@@ -102,9 +103,9 @@ class EvalConfig:
     index: IndexSpec = field(default_factory=IndexSpec)
     strategy_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     seed: int = 0
-    retrieval: str = "hybrid"
-    reranker: str = "auto"
-    rewrite: str = "none"
+    retrieval: RetrievalMode = "hybrid"
+    reranker: RerankerMode = "auto"
+    rewrite: RewriteMode = "none"
     candidates: int = 30
     max_new_tokens: int = 32
     llamaindex_top_k: int = 2
@@ -122,6 +123,16 @@ class EvalConfig:
 
     def generator_for(self, ds: DatasetSpec) -> str:
         return ds.generator if ds.generator is not None else self.generator
+
+    def settings_for(self, ds: DatasetSpec) -> list[tuple[str, int | None]]:
+        """The (strategy, budget) pairs of ``ds``: each strategy at each budget; llama-index once, unbudgeted."""
+        out: list[tuple[str, int | None]] = []
+        for s in self.strategies_for(ds):
+            if s == "llamaindex":
+                out.append((s, None))
+            else:
+                out.extend((s, b) for b in self.budgets_for(ds))
+        return out
 
     def fingerprint(self, ds: DatasetSpec) -> str:
         """Hash of the settings that change a record of ``ds`` (not which records exist).

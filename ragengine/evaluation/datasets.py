@@ -43,8 +43,16 @@ from ragengine.ingest.corpora import (
 from ragengine.ingest.corpora import get_field as _get
 
 __all__ = [
-    "SQUAD_REPORT", "SQUAD_TUNE", "DatasetError", "QAExample", "iter_beir_corpus", "iter_hipporag_corpus",
-    "iter_squad_paragraphs", "load_beir_queries", "load_hipporag", "load_squad",
+    "SQUAD_REPORT",
+    "SQUAD_TUNE",
+    "DatasetError",
+    "QAExample",
+    "iter_beir_corpus",
+    "iter_hipporag_corpus",
+    "iter_squad_paragraphs",
+    "load_beir_queries",
+    "load_hipporag",
+    "load_squad",
 ]
 
 # 1-based inclusive article ranges of SQuAD v1.1 dev (48 articles): tune on one, report on the other.
@@ -52,6 +60,7 @@ SQUAD_TUNE = (1, 24)
 SQUAD_REPORT = (25, 48)
 
 Resolver = Callable[[str, str | None, str], str]
+
 
 @dataclass(frozen=True)
 class QAExample:

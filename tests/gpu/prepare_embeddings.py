@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ragengine.embed.onnx_minilm import OnnxMiniLM
+from ragengine.evaluation.corpus_states import SCIFACT, corpus_states, data_root, scifact_corpus
 from ragengine.evaluation.datasets import load_beir_queries
-from ragengine.rerank.corpus import SCIFACT, corpus_states, data_root, scifact_corpus
 from ragengine.rerank.encoder import TokenEncoder
 
 

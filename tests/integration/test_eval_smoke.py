@@ -11,7 +11,7 @@ import pytest
 
 from ragengine.evaluation.config import EvalConfig, load_config
 from ragengine.evaluation.harness import run_eval
-from ragengine.evaluation.report import validate_report
+from ragengine.evaluation.report.harness import validate_report
 from ragengine.generate.base import llm_available
 
 pytestmark = pytest.mark.integration

@@ -15,16 +15,13 @@ from ragengine.errors import InvalidInput
 from ragengine.evaluation.baselines import LlamaIndexBaseline, TopKSelector, context_of_prompt
 from ragengine.evaluation.config import ConfigError, load_config, parse_config
 from ragengine.evaluation.datasets import DatasetError, QAExample
-from ragengine.evaluation.harness import (
-    TIMING_FIELDS,
-    CachingGenerator,
-    answer_scores,
-    index_name,
-    load_questions,
-    retrieval_scores,
-    run_eval,
-)
-from ragengine.evaluation.report import pareto_front, summarize_dataset, validate_report
+from ragengine.evaluation.generators import CachingGenerator
+from ragengine.evaluation.harness import run_eval
+from ragengine.evaluation.indexes import index_name
+from ragengine.evaluation.partial import TIMING_FIELDS
+from ragengine.evaluation.report.harness import validate_report
+from ragengine.evaluation.scoring import answer_scores, load_questions, retrieval_scores
+from ragengine.evaluation.summary import pareto_front, summarize_dataset
 from ragengine.select.base import SelectionInput
 from ragengine.select.greedy import GreedySelector
 from ragengine.testing import TINY_CORPUS, EchoGenerator, HashEmbedder, WhitespaceCounter, make_candidates
@@ -447,7 +444,7 @@ def test_cli_main_prints_one_line_errors(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_two_runs_of_one_config_cannot_write_at_once(tmp_path: Path) -> None:
-    from ragengine.evaluation.harness import _Writer
+    from ragengine.evaluation.partial import PartialWriter as _Writer
 
     path = tmp_path / "x.partial.jsonl"
     first = _Writer(path)
@@ -576,7 +573,7 @@ def test_clusters_and_rewrite_are_recorded_settings(tmp_path: Path) -> None:
 
 
 def test_a_packed_partial_resumes_on_another_checkout(tiny_config: Path, tmp_path: Path) -> None:
-    from ragengine.evaluation.harness import pack_partial
+    from ragengine.evaluation.partial import pack_partial
 
     out = tmp_path / "out"
     first = run_eval(tiny_config, results_dir=out, progress=False, max_new_records=9)

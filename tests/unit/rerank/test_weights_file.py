@@ -10,8 +10,8 @@ import pytest
 
 from ragengine.errors import RagEngineError
 from ragengine.rerank.encoder import DIM
-from ragengine.rerank.recipe import write_weights
 from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, RerankerWeightsError, TermWeighter, TermWeights, card_path
+from ragengine.training.reranker import write_weights
 
 
 def _weights(hidden: int = 0) -> TermWeights:

@@ -1,12 +1,13 @@
 """Compare settings of two eval reports on the questions both answered (paired bootstrap).
 
-    python eval/compare_reports.py BASE.json OTHER.json [--dataset NAME] [--metric answer_accuracy]
+    python -m ragengine.evaluation.report.compare BASE.json OTHER.json [--dataset NAME] [--metric answer_accuracy]
 
 Two eval configs that share a dataset (same questions, seed and reader) but not an index, e.g.
 squad-accuracy-per-token (plain chunks) and squad-crag-low-budget (CRAG clusters), cannot share one
 report; this prints, as markdown, every setting of both with its accuracy, context and prompt
 tokens on the common questions, and each OTHER setting paired against BASE's best setting of
-each strategy and against every BASE setting that sends more prompt tokens.
+each strategy and against every BASE setting that sends more prompt tokens. Cost: reading both
+JSON files and one paired bootstrap per compared pair (seconds).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ragengine.evaluation.report import tables
 from ragengine.evaluation.stats import bootstrap_ci, paired_bootstrap
 
 
@@ -38,7 +40,9 @@ def settings(path: Path, dataset: str, metric: str) -> dict[str, dict[str, dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m ragengine.evaluation.report.compare", description=__doc__.splitlines()[0]
+    )
     p.add_argument("base", type=Path)
     p.add_argument("other", type=Path)
     p.add_argument("--dataset", default="squad-report-300")
@@ -60,14 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(f"{len(common)} questions answered under every setting of `{args.base.name}` and `{args.other.name}`.\n")
-    print(f"| report | setting | {args.metric} [95% CI] | context tok | prompt tok |")
-    print("|---|---|---|---|---|")
+    print("\n".join(tables.table(["report", "setting", f"{args.metric} [95% CI]", "context tok", "prompt tok"], [])))
     rows: dict[tuple[str, str], tuple[np.ndarray, float, float]] = {}
     for name, group in ((args.base.stem, a), (args.other.stem, b)):
         for label in sorted(group, key=lambda x: (x.split("@")[0], int(x.split("@")[1]) if "@" in x else 0)):
             v, c, pr = rows.setdefault((name, label), row(group[label]))
             mean, lo, hi = bootstrap_ci(v)
-            print(f"| {name} | {label} | {mean:.3f} [{lo:.3f}, {hi:.3f}] | {c:.0f} | {pr:.0f} |")
+            print(tables.row([name, label, f"{mean:.3f} [{lo:.3f}, {hi:.3f}]", f"{c:.0f}", f"{pr:.0f}"]))
     best: dict[str, tuple[str, tuple[np.ndarray, float, float]]] = {}
     for (name, label), r in rows.items():
         if name == args.base.stem:
@@ -75,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             if strat not in best or r[0].mean() > best[strat][1][0].mean():
                 best[strat] = (label, r)
     print(f"\nPaired differences ({args.other.stem} minus {args.base.stem}, {args.metric}):\n")
-    print("| other setting | base setting | why compared | difference [95% CI] | p | context tok ratio |")
-    print("|---|---|---|---|---|---|")
+    head = ["other setting", "base setting", "why compared", "difference [95% CI]", "p", "context tok ratio"]
+    print("\n".join(tables.table(head, [])))
     for (name, label), r in rows.items():
         if name != args.other.stem:
             continue
@@ -86,10 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 targets[blabel] = ("sends more prompt tokens", br)
         for blabel, (why, br) in targets.items():
             d = paired_bootstrap(r[0], br[0])
-            print(
-                f"| {label} | {blabel} | {why} | {d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] | "
-                f"{d['p_value_two_sided']:.3f} | {r[1] / br[1]:.2f} |"
-            )
+            diff = f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]"
+            print(tables.row([label, blabel, why, diff, f"{d['p_value_two_sided']:.3f}", f"{r[1] / br[1]:.2f}"]))
     return 0
 
 

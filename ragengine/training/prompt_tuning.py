@@ -7,14 +7,14 @@ greedy decoding (temperature 0) writes the same prefix whether or not it is stop
 Results are appended to ``eval/results/prompt-tuning.partial.jsonl`` (resumable) and
 summarised in ``eval/results/prompt-tuning.md`` / ``.json``.
 
-Run: ``python -m ragengine.evaluation.eval_prompt_tuning [--questions 100]``
+Run: ``python -m ragengine.training.prompt_tuning [--questions 100]``. Cost: one SmolLM2 answer
+per question and variant (4 x 100 answers, about 10 minutes on 2 cores) plus the eval index.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import time
@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from ragengine.evaluation import metrics as M
 from ragengine.evaluation.config import load_config
 from ragengine.evaluation.datasets import SQUAD_TUNE, load_squad
+from ragengine.evaluation.report.tuning import render_prompt_tuning
 from ragengine.evaluation.stats import bootstrap_ci, paired_bootstrap
 from ragengine.generate import prompt as P
 
@@ -77,13 +76,12 @@ class Tuning:
 
 def _contexts(cfg_path: str, n: int, budget: int, seed: int) -> list[tuple[Any, list[str]]]:
     from ragengine import Budget, Engine, EngineConfig
-    from ragengine.evaluation.harness import ensure_index
+    from ragengine.embed.registry import get_embedder
+    from ragengine.evaluation.indexes import eval_index
 
     cfg = load_config(cfg_path)
     ds = cfg.datasets[0]
-    from ragengine.embed.registry import get_embedder
-
-    folder = ensure_index(cfg, ds, get_embedder(cfg.index.embedder))
+    folder = eval_index(cfg, ds, get_embedder(cfg.index.embedder))
     engine = Engine(folder, generator="none", config=EngineConfig(candidates=cfg.candidates, seed=cfg.seed))
     exs = load_squad(ds.path, SQUAD_TUNE)
     order = random.Random(seed).sample(range(len(exs)), len(exs))[:n]
@@ -198,48 +196,17 @@ def summarise(ids: list[str], done: dict[tuple[str, str], dict[str, Any]], budge
     return tun
 
 
-def _fmt(ci: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
-    m, lo, hi = (x * scale for x in ci)
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
 def _write(tun: Tuning, out_dir: Path) -> None:
     (out_dir / "prompt-tuning.json").write_text(json.dumps(tun.__dict__, indent=2), encoding="utf-8")
-    lines = [
-        "# Short-answer prompt tuning (SmolLM2-135M-Instruct)",
-        "",
-        f"Tune half only: {tun.questions} questions sampled (seed 0) from SQuAD v1.1 dev articles 1-24; "
-        f"context = greedy selection at {tun.budget} tokens from the eval index (the same context for every "
-        "variant); llama.cpp, temperature 0, 32 new tokens. Answer accuracy = normalised gold contained in the "
-        "normalised answer. 95% bootstrap intervals (1,000 resamples); differences are paired against the "
-        "original prompt on the same questions.",
-        "",
-        "| variant | answer accuracy | F1 | EM | prompt tokens | answer words | s/answer | accuracy vs original |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in tun.rows:
-        d = r.get("vs_original", {}).get("acc")
-        diff = f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]" if d else "-"
-        lines.append(
-            f"| {r['variant']} | {_fmt(r['answer_accuracy'])} | {_fmt(r['f1'], 100, 1)} | {_fmt(r['em'], 100, 1)} "
-            f"| {r['prompt_tokens']:.0f} | {r['mean_answer_words']:.1f} | {r['generate_ms'] / 1000:.2f} | {diff} |"
-        )
-    lines += [
-        "",
-        f"Gold answer in the context given: {tun.rows[0]['gold_in_context']:.3f} (the ceiling for every variant).",
-        "",
-        f"**Chosen (highest answer accuracy, then F1): {tun.best}.** It is the default in "
-        "`ragengine/generate/prompt.py`.",
-        "",
-        "Variants: " + "; ".join(f"`{v.name}`: {v.note}" for v in VARIANTS) + ". Stop rules: `newline` ends the "
-        "reply at the first line break (the llama.cpp generator's stop); `newline+sentence` also ends it at the "
-        "first '. ' (the end of the first sentence).",
-    ]
-    (out_dir / "prompt-tuning.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    doc = json.loads(json.dumps(tun.__dict__))
+    notes = {v.name: v.note for v in VARIANTS}
+    (out_dir / "prompt-tuning.md").write_text(render_prompt_tuning(doc, notes), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    p = argparse.ArgumentParser(
+        prog="python -m ragengine.training.prompt_tuning", description=__doc__.split("\n")[0] if __doc__ else None
+    )
     p.add_argument("--config", default="eval/configs/squad-accuracy-per-token.toml")
     p.add_argument("--questions", type=int, default=100)
     p.add_argument("--budget", type=int, default=256)

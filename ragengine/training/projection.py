@@ -5,6 +5,7 @@ tokens of the max weight of that token in the passage), so the training set is j
 MiniLM states of the matching positions, gathered once; an epoch over ~5,000 groups then costs
 about a second. Loss: softmax cross-entropy of the positive among its 8 passages; Adam by hand;
 a fixed seed fixes negatives, initialisation and batch order, so a run is reproducible.
+``ragengine train-reranker`` (``training.reranker``) runs it on the benchmark test beds.
 
 >>> data = build_match_data(groups, corpora)              # doctest: +SKIP
 >>> w = train_projection(data, TrainConfig(seed=0))        # doctest: +SKIP
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ragengine.errors import InvalidInput
-from ragengine.rerank.corpus import CorpusStates
+from ragengine.evaluation.corpus_states import CorpusStates
 from ragengine.rerank.term_weights import TermWeights
 
 log = logging.getLogger(__name__)
@@ -249,14 +250,3 @@ def fold_standardisation(p: dict[str, np.ndarray], mu: np.ndarray, sd: np.ndarra
         return TermWeights(p["w2"].astype(np.float32), float(p["b2"]), w1, b1, {"train": config})
     w2 = (p["w2"] / sd).astype(np.float32)
     return TermWeights(w2, float(p["b2"] - (mu / sd) @ p["w2"]), config={"train": config})
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``ragengine train-reranker [--seed N] [--out PATH] ...``: see ``ragengine.rerank.recipe``."""
-    from ragengine.rerank.recipe import main as recipe_main
-
-    return recipe_main(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

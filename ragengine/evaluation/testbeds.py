@@ -4,7 +4,9 @@
 ``depth``, fused with RRF k=60, per-retriever scores kept) without building an index folder, so
 training-time tuning and the benchmark see the same candidates the engine's pipeline does.
 Splits: SciFact ``train`` / ``test`` over the full corpus; SQuAD v1.1 dev ``tune`` (articles
-1-24) over the tune-half paragraphs only, ``report`` (25-48) over all 2,067 paragraphs.
+1-24) over the tune-half paragraphs only, ``report`` (25-48) over all 2,067 paragraphs; the
+bundled XQuAD (``xquad``, 240 paragraphs) has the same two splits, for smoke runs. Cost: the
+corpus's token states (cached, ``corpus_states``), a BM25 and a flat FAISS build, one query embedding each.
 """
 
 from __future__ import annotations
@@ -18,12 +20,10 @@ import numpy as np
 
 from ragengine.embed.onnx_minilm import OnnxMiniLM
 from ragengine.errors import InvalidInput
-from ragengine.evaluation.datasets import SQUAD_REPORT, SQUAD_TUNE, load_beir_queries, load_squad
-from ragengine.index.bm25 import BM25Index
-from ragengine.index.dense import DenseIndex
-from ragengine.rerank.corpus import (
+from ragengine.evaluation.corpus_states import (
     SCIFACT,
     SQUAD_FILE,
+    XQUAD,
     CorpusStates,
     corpus_states,
     data_root,
@@ -31,7 +31,12 @@ from ragengine.rerank.corpus import (
     scifact_corpus,
     squad_corpus,
 )
+from ragengine.evaluation.datasets import SQUAD_REPORT, SQUAD_TUNE, load_beir_queries, load_squad
+from ragengine.index.bm25 import BM25Index
+from ragengine.index.dense import DenseIndex
 from ragengine.rerank.encoder import TokenEncoder
+from ragengine.rerank.sparse import TermMatrix
+from ragengine.rerank.term_weights import TermWeights, content_mask, weights_from_states
 from ragengine.retrieve.fusion import rrf
 from ragengine.types import Candidate, Chunk
 
@@ -123,23 +128,24 @@ def load_evalset(
     cache_dir: Path | None = None,
     encoder: TokenEncoder | None = None,
 ) -> EvalSet:
-    """``name`` is ``scifact`` (splits train/test) or ``squad`` (splits tune/report)."""
+    """``name`` is ``scifact`` (splits train/test), ``squad`` or ``xquad`` (splits tune/report)."""
     root = root or data_root()
     enc = encoder or TokenEncoder()
     if name == "scifact":
         doc_ids, texts = scifact_corpus(root)
         exs = load_beir_queries(root / SCIFACT, split)
-    elif name == "squad":
+    elif name in ("squad", "xquad"):
         articles = SQUAD_TUNE if split == "tune" else SQUAD_REPORT if split == "report" else None
         if articles is None:
-            raise InvalidInput(f"squad splits are 'tune' and 'report', got {split!r}")
-        doc_ids, texts = squad_corpus(root)
-        exs = load_squad(root / SQUAD_FILE, articles)
+            raise InvalidInput(f"{name} splits are 'tune' and 'report', got {split!r}")
+        path = root / SQUAD_FILE if name == "squad" else XQUAD
+        doc_ids, texts = squad_corpus(path=path)
+        exs = load_squad(path, articles)
     else:
-        raise InvalidInput(f"unknown evaluation set {name!r}; choose 'scifact' or 'squad'")
+        raise InvalidInput(f"unknown evaluation set {name!r}; choose 'scifact', 'squad' or 'xquad'")
     states = corpus_states(texts, enc, cache_dir)
-    if name == "squad" and split == "tune":  # the tune half's paragraphs only: the report half trains nothing
-        n_tune = len(squad_corpus(root, SQUAD_TUNE)[0])
+    if name != "scifact" and split == "tune":  # the tune half's paragraphs only: the report half trains nothing
+        n_tune = len(squad_corpus(articles=SQUAD_TUNE, path=path)[0])
         doc_ids, texts, states = doc_ids[:n_tune], texts[:n_tune], states.head(n_tune)
     rows = {d: i for i, d in enumerate(doc_ids)}
     qrels = []
@@ -158,3 +164,9 @@ def load_evalset(
         DenseIndex.build(states.pooled, "flat"),
         embed_queries([ex.question for ex in exs], cache_dir),
     )
+
+
+def term_matrix(es: EvalSet, weights: TermWeights, mask: np.ndarray | None = None) -> TermMatrix:
+    """The term weights of every passage of ``es`` under ``weights`` (from its cached token states)."""
+    st = es.states
+    return weights_from_states(weights, st.ids, st.offsets, st.states, content_mask() if mask is None else mask)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from ragengine.errors import InvalidInput
-from ragengine.rerank.corpus import CorpusStates
+from ragengine.evaluation.corpus_states import CorpusStates
 from ragengine.rerank.encoder import DIM
-from ragengine.rerank.train import TrainConfig, build_match_data, hard_negative_groups, train_projection
+from ragengine.training.projection import TrainConfig, build_match_data, hard_negative_groups, train_projection
 
 
 def _toy(seed: int = 0, n_docs: int = 60, n_queries: int = 80):
@@ -69,7 +69,7 @@ def test_training_learns_the_planted_signal() -> None:
 
 @pytest.mark.parametrize("hidden", [0, 5])
 def test_gradients_match_finite_differences(hidden: int) -> None:
-    from ragengine.rerank.train import _forward_backward
+    from ragengine.training.projection import _forward_backward
 
     rng = np.random.default_rng(0)
     n_rows, d = 40, DIM

@@ -1,4 +1,4 @@
-"""The benchmark corpora the re-ranker trains and is measured on, and a disk cache of their token states.
+"""The benchmark corpora the term re-ranker trains and is measured on, and a disk cache of their token states.
 
 SciFact (BEIR): documents are ``"title. text"``, as ``ragengine index`` ingests a BEIR folder.
 SQuAD v1.1 dev: one document per paragraph, ids ``"Title#i"``. Encoding a corpus's token states
@@ -35,6 +35,7 @@ def default_cache() -> Path:
 
 SCIFACT = "beir-scifact"
 SQUAD_FILE = Path("squad-v1.1-dev") / "dev-v1.1.rebuilt.json"
+XQUAD = Path(__file__).resolve().parents[1] / "data" / "xquad-en" / "xquad.en.json"  # bundled, SQuAD format
 
 
 def scifact_corpus(root: Path | None = None) -> tuple[list[str], list[str]]:
@@ -46,9 +47,12 @@ def scifact_corpus(root: Path | None = None) -> tuple[list[str], list[str]]:
     return ids, texts
 
 
-def squad_corpus(root: Path | None = None, articles: tuple[int, int] | None = None) -> tuple[list[str], list[str]]:
-    """(paragraph ids, texts) of SQuAD v1.1 dev, all 48 articles unless ``articles`` is given."""
-    rows = list(iter_squad_paragraphs((root or data_root()) / SQUAD_FILE, articles))
+def squad_corpus(
+    root: Path | None = None, articles: tuple[int, int] | None = None, path: Path | None = None
+) -> tuple[list[str], list[str]]:
+    """(paragraph ids, texts) of SQuAD v1.1 dev (or the SQuAD-format file ``path``), all 48 articles
+    unless ``articles`` is given."""
+    rows = list(iter_squad_paragraphs(path or (root or data_root()) / SQUAD_FILE, articles))
     return [r[0] for r in rows], [r[2] for r in rows]
 
 

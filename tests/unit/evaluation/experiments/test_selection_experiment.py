@@ -9,8 +9,8 @@ import pytest
 
 from ragengine import Engine
 from ragengine.errors import InvalidInput
-from ragengine.evaluation import selection_bench as sb
 from ragengine.evaluation.datasets import QAExample
+from ragengine.evaluation.experiments import selection as sb
 from tests.conftest import tiny_docs
 
 STRATEGIES, BUDGETS = ("greedy", "mcts"), (12, 32)

@@ -1,16 +1,17 @@
-"""Issue 6 benchmark: CRAG token savings, rewriting recall per token, answer-cache hits and false hits.
+"""CRAG token savings, query-rewriting recall per token, and answer-cache hits and false hits.
 
-Run: ``python -m ragengine.evaluation.crag_bench`` -> ``eval/results/crag-rewrite-cache.{md,json,png}``.
+Run: ``ragengine bench crag-rewrite-cache`` -> ``eval/results/crag-rewrite-cache.{md,json,png}``;
+``--smoke`` runs a few bundled XQuAD questions on the fake embedder (parts crag and cache).
 
 (a) SQuAD v1.1 dev, corpus = all 2,067 paragraphs (128-token chunks), questions from articles
     25-48: gold-answer-in-context against context tokens, plain hybrid candidates vs CRAG
     candidates, greedy and MCTS; the tokens CRAG needs to reach plain retrieval's rate at 512.
 (b) HotpotQA / MuSiQue train-100: supporting-paragraph recall of the selected context for
     ``--rewrite none|prf|llm`` (SmolLM2-135M, grammar-constrained JSON), gain per extra LLM token.
-(c) SQuAD answer cache: one question per paragraph is cached; exact repeats and rule-made
-    paraphrases should hit; the paragraph's other questions must not (a false hit = a served answer
-    sharing no gold answer with the question's). Threshold tuned on articles 1-24.
-Indexes (with clusters) and LLM replies are kept under ``--work`` and reused by a re-run.
+(c) SQuAD answer cache (``experiments.cache``): one question per paragraph is cached; exact
+    repeats and rule-made paraphrases should hit; the paragraph's other questions must not.
+Indexes (with clusters) and LLM replies are kept under ``--work`` and reused by a re-run. Cost:
+about an hour on 2 cores cold (index builds and 100 LLM rewrites), minutes when replayed.
 """
 
 from __future__ import annotations
@@ -26,33 +27,38 @@ from typing import Any
 
 import numpy as np
 
-from ragengine import Budget, Engine, EngineConfig
-from ragengine.cache import SemanticCache
-from ragengine.cache.paraphrase import FAMILIES, paraphrase
-from ragengine.cache.semantic import normalise
+from ragengine import Budget, Engine
 from ragengine.cluster import ClusterAugmenter, build_clusters, has_clusters, load_clusters, save_clusters
-from ragengine.evaluation.crag_report import BUDGETS, RUNS, write_report
-from ragengine.evaluation.datasets import SQUAD_REPORT, SQUAD_TUNE, QAExample, load_hipporag, load_squad
-from ragengine.evaluation.metrics import answer_in_context, normalize_answer
+from ragengine.evaluation.datasets import SQUAD_REPORT, load_hipporag, load_squad
+from ragengine.evaluation.experiments.cache import RAW, cache_part
+from ragengine.evaluation.indexes import SMOKE_MODELS, ensure_index
+from ragengine.evaluation.metrics import answer_in_context
+from ragengine.evaluation.report.crag import write_report
 from ragengine.evaluation.stats import paired_bootstrap
 from ragengine.generate.prompt import format_context
 from ragengine.rewrite import LLMRewriter, NoRewriter, PRFRewriter, fuse_retrievals
 from ragengine.rewrite.chat import MemoChat
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DATA = REPO.parent / "shared" / "data"
 SQUAD = DATA / "squad-v1.1-dev" / "dev-v1.1.rebuilt.json"
+XQUAD = REPO / "ragengine" / "data" / "xquad-en" / "xquad.en.json"  # bundled: the --smoke corpus
 MULTI = {"hotpotqa": DATA / "hotpotqa-train100-hipporag", "musique": DATA / "musique-train100-hipporag"}
 CRAG = {"top_clusters": 3, "excerpt_tokens": 64, "excerpt_blocks": 6}
-log = logging.getLogger("crag_bench")
-RAW = EngineConfig(clusters="off")  # "plain" means raw candidates: the bench applies its augmenters itself
+BUDGETS = (64, 96, 128, 192, 256, 320, 384, 448, 512)
+RUNS = {  # name: (candidate list, strategy)
+    "plain-greedy": ("plain", "greedy"),
+    "plain-mcts": ("plain", "mcts"),
+    "crag-greedy": ("crag", "greedy"),
+    "crag-mcts": ("crag", "mcts"),
+    "crag-no-excerpt-greedy": ("coarse", "greedy"),
+}
+log = logging.getLogger(__name__)
 
 
-def ensure_index(work: Path, name: str, src: Path, clusters: bool = True) -> Path:
-    folder = work / name
-    if not (folder / "manifest.json").is_file():
-        Engine.build_index([src], name, root=work)
-    if clusters and not has_clusters(folder):
+def ensure_clusters(folder: Path) -> Path:
+    """Add CRAG clusters to the index at ``folder`` unless it has them (from its stored vectors)."""
+    if not has_clusters(folder):
         eng = Engine.from_index(folder, generator="none", config=RAW)
         idx = eng.index
         save_clusters(folder, build_clusters(idx.chunks, np.asarray(idx.vectors), eng.counter, embedder=eng.embedder))
@@ -70,12 +76,13 @@ def tokens_to_reach(rates: list[float], tokens: list[float], target: float) -> f
     return None
 
 
-def crag_part(folder: Path, n: int, seed: int = 0) -> dict[str, Any]:
+def crag_part(folder: Path, n: int, seed: int = 0, squad: Path = SQUAD) -> dict[str, Any]:
+    """(a): every run of ``RUNS`` at every budget of ``BUDGETS`` on ``n`` report-half questions."""
     eng = Engine.from_index(folder, generator="none", config=RAW)
     cs = load_clusters(folder, eng.index.chunks)
     aug = ClusterAugmenter(eng.index, cs, eng.counter, **CRAG)  # type: ignore[arg-type]
     coarse = ClusterAugmenter(eng.index, cs, eng.counter, granularities=("member", "summary"))
-    exs = load_squad(SQUAD, SQUAD_REPORT)
+    exs = load_squad(squad, SQUAD_REPORT)
     exs = exs[:: max(1, len(exs) // n)][:n]
     hits = np.zeros((len(RUNS), len(BUDGETS), len(exs)))
     used = np.zeros_like(hits)
@@ -129,9 +136,10 @@ def crag_part(folder: Path, n: int, seed: int = 0) -> dict[str, Any]:
 
 
 def rewrite_part(work: Path, n: int, llm_n: int) -> dict[str, Any]:
+    """(b): supporting-paragraph recall of each rewrite mode on the first ``n`` questions of each multi-hop set."""
     out: dict[str, Any] = {}
     for name, base in MULTI.items():
-        folder = ensure_index(work, name, base / f"{name}_train_corpus.json", clusters=False)
+        folder = ensure_index([base / f"{name}_train_corpus.json"], name, work)
         eng = Engine.from_index(folder, generator="none", config=RAW)
         exs = load_hipporag(base / f"{name}_train.json")[:n]
         prf = PRFRewriter(eng.index)
@@ -179,103 +187,41 @@ def rewrite_part(work: Path, n: int, llm_n: int) -> dict[str, Any]:
     return out
 
 
-def agree(a: list[str], b: list[str]) -> bool:
-    """Two gold-answer lists agree when one normalised answer contains another (as whole words)."""
-    na, nb = [f" {normalize_answer(x)} " for x in a], [f" {normalize_answer(x)} " for x in b]
-    return any(x.strip() and y.strip() and (x in y or y in x) for x in na for y in nb)
-
-
-def cache_data(eng: Engine, exs: list[QAExample]) -> tuple[Any, ...]:
-    """Cached questions (first per paragraph with 2+ questions), queries (kind, text, example), embeddings."""
-    by: dict[str, list[QAExample]] = defaultdict(list)
-    for e in exs:
-        by[e.gold_doc_ids[0]].append(e)
-    seen, queries = [], []
-    for qs in (qs for qs in by.values() if len(qs) >= 2):
-        seen.append(qs[0])
-        queries.append(("repeat", qs[0].question, qs[0]))
-        made = [(f"para:{f}", paraphrase(qs[0].question, f)) for f in FAMILIES]
-        queries.extend((kind, p, qs[0]) for kind, p in made if p is not None)
-        queries.extend(("other", o.question, o) for o in qs[1:] if normalise(o.question) != normalise(qs[0].question))
-    embed = eng.embedder.embed
-    return seen, queries, embed([e.question for e in seen]), embed([q for _, q, _ in queries])
-
-
-def cache_eval(eng: Engine, data: tuple[Any, ...], threshold: float, guard: bool, tmp: Path) -> dict[str, Any]:
-    seen, queries, vs, qv = data
-    cache = SemanticCache(tmp, eng.manifest.version, eng.embedder, threshold=threshold, check_signature=guard)
-    cache.clear()
-    gold = {normalise(e.question): e for e in seen}
-    for e, v in zip(seen, vs, strict=True):
-        cache.store(e.question, e.answers[0], [], e.gold_doc_ids, 0, v, persist=False)
-    stats: dict[str, list[float]] = defaultdict(list)
-    examples: list[dict[str, Any]] = []
-    t = time.perf_counter()
-    for (kind, q, e), v in zip(queries, qv, strict=True):
-        hit = cache.lookup(q, v)
-        stats[kind].append(float(hit is not None))
-        if kind == "other" and hit is not None:
-            wrong = float(not agree(gold[normalise(hit.entry.question)].answers, e.answers))
-            same_text = normalise(hit.entry.question) == normalise(q)  # the same question asked on 2 paragraphs
-            stats["identical" if same_text else "false"].append(wrong)
-            if wrong and not same_text and len(examples) < 5:
-                examples.append({"query": q, "cached": hit.entry.question, "similarity": round(hit.similarity, 3)})
-    out: dict[str, Any] = {"threshold": threshold, "guard": guard, "entries": len(cache)}
-    out["lookup_ms"] = (time.perf_counter() - t) * 1000 / max(1, len(queries))
-    for k, v in stats.items():
-        if k not in ("false", "identical"):
-            out[k] = {"n": len(v), "hit_rate": float(np.mean(v))}
-    para = [x for k, v in stats.items() if k.startswith("para:") and k != "para:synonym" for x in v]
-    out["paraphrase_excl_synonym"] = {"n": len(para), "hit_rate": float(np.mean(para)) if para else 0.0}
-    n_other = len(stats["other"])
-    out["false_hits"] = {"n": int(sum(stats["false"])), "of": n_other, "rate": sum(stats["false"]) / max(1, n_other)}
-    out["other_hits_same_answer"] = int(len(stats["false"]) - sum(stats["false"]))
-    out["identical_text"] = {"hits": len(stats["identical"]), "different_answers": int(sum(stats["identical"]))}
-    out["false_examples"] = examples
-    return out
-
-
-def cache_part(folder: Path, work: Path) -> dict[str, Any]:
-    eng = Engine.from_index(folder, generator="none", config=RAW)
-    tune, rep = (cache_data(eng, load_squad(SQUAD, arts)) for arts in (SQUAD_TUNE, SQUAD_REPORT))
-    grid = [0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
-    sweep = [cache_eval(eng, tune, t, g, work / "cache-tune") for g in (True, False) for t in grid]
-    safe = [r for r in sweep if r["guard"] and r["false_hits"]["n"] == 0]
-    pick = max(safe, key=lambda r: (r["paraphrase_excl_synonym"]["hit_rate"], r["threshold"])) if safe else None
-    best = pick["threshold"] if pick else 0.95
-    res = {"threshold": best, "tune_sweep": sweep}
-    res["report"] = cache_eval(eng, rep, best, True, work / "cache-report")
-    res["report_cosine_only"] = cache_eval(eng, rep, best, False, work / "cache-report-noguard")
-    q = rep[0][0].question  # the same cache folder, opened for a rebuilt index, serves nothing
-    SemanticCache(work / "cache-report", eng.manifest.version, eng.embedder).store(q, "x", [], [], 0)
-    newer = SemanticCache(work / "cache-report", eng.manifest.version + "-rebuilt", eng.embedder)
-    res["invalidation"] = {"served_after_version_change": newer.lookup(q) is not None, "dropped": newer.invalidated}
-    return res
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ragengine.evaluation.crag_bench", description=__doc__.splitlines()[0])
-    p.add_argument("--work", default="/tmp/ragengine-crag-bench", help="where indexes and LLM replies are kept")
+    """``ragengine bench crag-rewrite-cache ...``: run the parts, write the report; 0 when it is written."""
+    p = argparse.ArgumentParser(prog="ragengine bench crag-rewrite-cache", description=__doc__.splitlines()[0])
+    p.add_argument("--work", default=None, help="where indexes and LLM replies are kept (/tmp/ragengine-crag-bench)")
     p.add_argument("--out", default=str(REPO / "eval" / "results"))
     p.add_argument("--squad-n", type=int, default=400, help="SQuAD questions for (a)")
     p.add_argument("--multihop-n", type=int, default=100, help="questions per multi-hop set for (b)")
     p.add_argument("--llm-n", type=int, default=100, help="of those, how many get the LLM rewriter (0 = none)")
     p.add_argument("--parts", default="crag,rewrite,cache")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="parts crag and cache on 4 bundled XQuAD questions, hash embedder, whitespace tokens, work folder "
+        "beside --out (seconds; checks the bench runs, measures nothing)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    work, parts, t0 = Path(args.work), set(args.parts.split(",")), time.time()
+    squad_file, opts = SQUAD, dict[str, Any]()
+    if args.smoke:
+        squad_file, opts = XQUAD, SMOKE_MODELS
+        args.squad_n, args.parts = 4, "crag,cache"
+    work = Path(args.work or (Path(args.out) / "crag-work" if args.smoke else "/tmp/ragengine-crag-bench"))
+    parts, t0 = set(args.parts.split(",")), time.time()
     work.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {
-        "command": "python -m ragengine.evaluation.crag_bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "ragengine bench crag-rewrite-cache " + " ".join(sys.argv[1:] if argv is None else argv),
         "args": vars(args),
     }
-    squad = ensure_index(work, "squad", SQUAD) if parts & {"crag", "cache"} else None
+    squad = ensure_clusters(ensure_index([squad_file], "squad", work, **opts)) if parts & {"crag", "cache"} else None
     if "crag" in parts and squad is not None:
-        res["crag"] = crag_part(squad, args.squad_n)
+        res["crag"] = crag_part(squad, args.squad_n, squad=squad_file)
     if "rewrite" in parts:
         res["rewrite"] = rewrite_part(work, args.multihop_n, args.llm_n)
     if "cache" in parts and squad is not None:
-        res["cache"] = cache_part(squad, work)
+        res["cache"] = cache_part(squad, work, squad=squad_file)
     res["seconds"] = time.time() - t0
     print(write_report(res, Path(args.out)))
     return 0

@@ -3,6 +3,7 @@
 Features (BM25, dense, term scores) are collected once per query from the hybrid candidates,
 so each grid point costs only a sort per query. The objective is the mean over test beds of
 nDCG@10 (SciFact train dev fold, SQuAD articles 1-24 dev fold): one set of weights for every corpus.
+Cost: one feature pass per query, then a sort per query per grid point (seconds).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ragengine.rerank.evalset import EvalSet
+from ragengine.evaluation.testbeds import EvalSet
 from ragengine.rerank.terms import TermReranker, fuse
 
 _DISCOUNT = 1.0 / np.log2(np.arange(2, 1002))

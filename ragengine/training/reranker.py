@@ -23,30 +23,23 @@ from typing import Any
 
 import numpy as np
 
+from ragengine.evaluation.testbeds import EvalSet, in_dev_fold, load_evalset, term_matrix
 from ragengine.rerank.encoder import TokenEncoder
-from ragengine.rerank.evalset import EvalSet, in_dev_fold, load_evalset
 from ragengine.rerank.expansion import expand, vocabulary_vectors
-from ragengine.rerank.sparse import TermMatrix
-from ragengine.rerank.term_weights import (
-    DEFAULT_WEIGHTS,
-    TermWeights,
-    card_path,
-    content_mask,
-    sha256_of,
-    weights_from_states,
-)
+from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, TermWeights, card_path, content_mask, sha256_of
 from ragengine.rerank.terms import QueryTerms, TermReranker
-from ragengine.rerank.train import Group, TrainConfig, build_match_data, hard_negative_groups, train_projection
-from ragengine.rerank.tuning import QueryFeatures, collect, grid_search, mean_ndcg
+from ragengine.training.fusion import QueryFeatures, collect, grid_search, mean_ndcg
+from ragengine.training.projection import (
+    Group,
+    TrainConfig,
+    build_match_data,
+    hard_negative_groups,
+    train_projection,
+)
 
 log = logging.getLogger(__name__)
 WINDOW, OVERLAP = 256, 32
 DESCRIPTION = "Rebuild the shipped term re-ranker weights from ../shared/data and a seed."
-
-
-def term_matrix(es: EvalSet, weights: TermWeights, mask: np.ndarray | None = None) -> TermMatrix:
-    st = es.states
-    return weights_from_states(weights, st.ids, st.offsets, st.states, content_mask() if mask is None else mask)
 
 
 def training_groups(es: EvalSet, keep: Sequence[int], seed: int, depth: int = 30) -> list[Group]:

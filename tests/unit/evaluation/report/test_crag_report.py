@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ragengine.evaluation.crag_bench import tokens_to_reach
-from ragengine.evaluation.crag_report import render
+from ragengine.evaluation.experiments.crag import tokens_to_reach
+from ragengine.evaluation.report.crag import render
 from tests.conftest import REPO
 
 

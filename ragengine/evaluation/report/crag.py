@@ -1,4 +1,9 @@
-"""The crag-rewrite-cache report: markdown tables, verdicts and the figure, from ``crag_bench``'s results."""
+"""The crag-rewrite-cache report: Markdown tables, verdicts and the figure, from the experiment's results.
+
+Everything is read from the results dict (``crag-rewrite-cache.json``): the budgets and the runs
+of part (a) included, so a committed report can be rewritten from its JSON. Cost: formatting and
+one three-panel figure.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,9 @@ from typing import Any
 
 import numpy as np
 
-BUDGETS = (64, 96, 128, 192, 256, 320, 384, 448, 512)
-RUNS = {  # name: (candidate list, strategy)
-    "plain-greedy": ("plain", "greedy"),
-    "plain-mcts": ("plain", "mcts"),
-    "crag-greedy": ("crag", "greedy"),
-    "crag-mcts": ("crag", "mcts"),
-    "crag-no-excerpt-greedy": ("coarse", "greedy"),
-}
+from ragengine.evaluation.report import tables
+from ragengine.evaluation.report.plots import pyplot, save
+
 CRAG_ABOUT = (
     "{n} questions sampled evenly from articles 25-48 (the report half); corpus = all 2,067 dev paragraphs in "
     "128-token chunks; hybrid top-30 candidates. CRAG (k-means clusters at index time, k = round(sqrt(n chunks))) "
@@ -49,24 +49,34 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
+def _times(x: float, ref: float) -> str:
+    return f"{x / ref:.1f}x" if ref else "n/a (plain: 0)"
+
+
 def _saving(need: float | None, ref: float) -> str:
     return "not reached" if need is None else f"{need:.0f} ({_pct(1 - need / ref)})"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return out + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows] + [""]
+    return [*tables.table(header, rows), ""]
+
+
+def runs(a: dict[str, Any]) -> list[str]:
+    """The run names of part (a), in the order the experiment ran them."""
+    return [m for m, v in a.items() if isinstance(v, dict) and "rate" in v]
 
 
 def render(res: dict[str, Any]) -> str:
+    """``crag-rewrite-cache.md`` from the results."""
     md = ["# Clustered retrieval, query rewriting and the answer cache (issue 6)", ""]
     md += [f"Command: `{res['command'].strip()}` ({res['seconds'] / 60:.0f} min on 2 shared CPU cores).", ""]
     if a := res.get("crag"):
+        names, budgets = runs(a), a["budgets"]
         md += ["## (a) CRAG on SQuAD v1.1 dev", "", CRAG_ABOUT.format(n=a["questions"], p=a["params"]), ""]
         cells = [
-            [b] + [f"{a[m]['rate'][i]:.3f} ({a[m]['tokens'][i]:.0f})" for m in RUNS] for i, b in enumerate(BUDGETS)
+            [b] + [f"{a[m]['rate'][i]:.3f} ({a[m]['tokens'][i]:.0f})" for m in names] for i, b in enumerate(budgets)
         ]
-        md += _table(["budget", *RUNS], cells)
+        md += _table(["budget", *names], cells)
         rows = [
             [b, f"{v['plain_rate']:.3f}", f"{v['plain_tokens']:.0f}"]
             + [_saving(v["needed"][m], v["plain_tokens"]) for m in ("crag-greedy", "crag-mcts")]
@@ -76,7 +86,7 @@ def render(res: dict[str, Any]) -> str:
         md += _table(["plain budget", "plain rate", "plain tokens", "crag-greedy", "crag-mcts"], rows)
         md += [f"Target = plain-greedy at 512: **{a['target_rate']:.3f}** at {a['reference_tokens']:.0f} tokens.", ""]
         rows = []
-        for m in RUNS:
+        for m in names:
             ci = a[m]["saving_ci"]
             ci_txt = "-" if ci is None else f"[{_pct(ci[0])}, {_pct(ci[1])}]"
             saving = "not reached" if a[m]["saving"] is None else _pct(a[m]["saving"])
@@ -90,7 +100,7 @@ def render(res: dict[str, Any]) -> str:
             ],
             rows,
         )
-        best = max((a[m]["saving"] for m in RUNS if m.startswith("crag") and a[m]["saving"] is not None), default=None)
+        best = max((a[m]["saving"] for m in names if m.startswith("crag") and a[m]["saving"] is not None), default=None)
         md += [
             f"**Verdict:** best CRAG saving {_pct(best)}; CRAG's >= 46% anchor is "
             f"{'met' if best is not None and best >= 0.46 else 'not met'}.",
@@ -99,10 +109,11 @@ def render(res: dict[str, Any]) -> str:
         cg, pg, ne = a["crag-greedy"]["rate"], a["plain-greedy"]["rate"], a["crag-no-excerpt-greedy"]["rate"]
         worse = sum(x < y for x, y in zip(ne[2:], pg[2:], strict=True))
         md += [
-            f"Where it comes from: the excerpt granularity. At {BUDGETS[0]} and {BUDGETS[1]} tokens, where whole "
-            f"128-token chunks rarely fit, CRAG holds the gold answer {cg[0] / pg[0]:.1f}x and {cg[1] / pg[1]:.1f}x "
+            f"Where it comes from: the excerpt granularity. At {budgets[0]} and {budgets[1]} tokens, where whole "
+            f"128-token chunks rarely fit, CRAG holds the gold answer {_times(cg[0], pg[0])} and "
+            f"{_times(cg[1], pg[1])} "
             f"as often as plain retrieval; offering only cluster summaries and best members (`crag-no-excerpt`) is "
-            f"worse than plain at {worse} of {len(BUDGETS) - 2} budgets from {BUDGETS[2]} up (a <= 96-token summary "
+            f"worse than plain at {worse} of {len(budgets) - 2} budgets from {budgets[2]} up (a <= 96-token summary "
             f"of ~60 chunks rarely holds a factoid). Near 512 both curves meet the retrieval ceiling, so the saving "
             f"at plain's 512 rate is small and uncertain. Query-time cost: {a['augment_ms_p50']:.0f} ms p50 per "
             "question on the shared 2-core machine (no LLM, no extra embedding).",
@@ -183,14 +194,10 @@ def render(res: dict[str, Any]) -> str:
 
 
 def plot(res: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(1, 3, figsize=(16, 4.5))
+    """(a) rate against tokens per run, (b) recall against budget per rewrite, (c) cache hits by query kind."""
+    fig, ax = pyplot().subplots(1, 3, figsize=(16, 4.5))
     if a := res.get("crag"):
-        for m in RUNS:
+        for m in runs(a):
             ax[0].plot(a[m]["tokens"], a[m]["rate"], marker="o", ms=3, label=m)
         ax[0].axhline(a["target_rate"], ls=":", c="grey", label="plain-greedy @512")
         ax[0].set(xlabel="mean context tokens", ylabel="gold answer in context", title="(a) SQuAD: CRAG vs plain")
@@ -215,11 +222,11 @@ def plot(res: dict[str, Any], path: Path) -> None:
         fh = f"false hits on 'other': {r['false_hits']['n']} guarded, {n['false_hits']['n']} cosine only"
         ax[2].text(0.02, 0.5, fh, transform=ax[2].transAxes, fontsize=8)
         ax[2].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save(fig, path)
 
 
 def write_report(res: dict[str, Any], out: Path) -> str:
+    """Write ``crag-rewrite-cache.json``, ``.md`` and ``.png`` into ``out``; returns the Markdown."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "crag-rewrite-cache.json").write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
     text = render(res)
