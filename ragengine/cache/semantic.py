@@ -7,7 +7,7 @@ embedding cosine to a cached question is at least ``threshold`` *and* the two as
 by ``qmatch.same_question`` (answer type and content words), which is what keeps different
 questions about the same paragraph apart. ``namespace`` separates entries made under different
 settings (e.g. generator names): a lookup sees only its own namespace. The default threshold
-(0.95) is the one tuned on SQuAD articles 1-24 (``ragengine.evaluation.crag_bench``): the lowest
+(0.95) is the one tuned on SQuAD articles 1-24 (``ragengine.evaluation.experiments.crag``): the lowest
 with no false hit there; 0.85 catches more paraphrases (99% vs 92% of rule-made ones) but served
 "What religion were the Normans" the cached answer of "What was the Norman religion?" (gold
 "Catholic" vs "Catholicism": counted as a false hit by the benchmark's strict rule).

@@ -12,13 +12,15 @@ from typing import Any
 
 from ragengine.errors import InvalidInput, RagEngineError
 
-DEFAULT_BUDGET = 512
+DEFAULT_BUDGET = 256  # half the tokens of 512, and it scored higher with SmolLM2 in the accuracy-per-token report
 
 
 def _engine(args: argparse.Namespace) -> Any:
     from ragengine import Engine, EngineConfig
 
     opts: dict[str, Any] = {}
+    if args.reader and args.generator in (None, "llm"):
+        args.generator, opts = "llm", {"reader": args.reader}
     if args.generator == "openai":
         opts = {"base_url": args.base_url, "model": args.model}
         if args.tokenizer:

@@ -14,12 +14,13 @@ from ragengine.config import (
     STRATEGIES,
     SUMMARY_MODES,
 )
+from ragengine.readers import BY_ACCURACY
 
 
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None, help="folder holding indexes (default: ./indexes or $RAGENGINE_INDEXES)")
     p.add_argument(
-        "--budget", type=int, default=None, help="context tokens (hard cap); default 512, or the total budget if given"
+        "--budget", type=int, default=None, help="context tokens (hard cap); default 256, or the total budget if given"
     )
     p.add_argument("--total-budget", type=int, default=None, help="cap on every LLM token of the question")
     p.add_argument("--max-new-tokens", type=int, default=32, help="cap on the answer's tokens (default 32)")
@@ -27,7 +28,13 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
         "--generator",
         choices=GENERATORS,
         default=None,
-        help="llm (local SmolLM2), openai, extractive (no LLM), none (dry run); default: llm if installed",
+        help="llm (a local reader: --reader), openai, extractive (no LLM), none (dry run); default: llm if installed",
+    )
+    p.add_argument(
+        "--reader",
+        choices=BY_ACCURACY,
+        default=None,
+        help="the llm generator's model (default: the most accurate installed: qwen-1.5b, qwen-0.5b, smollm2)",
     )
     p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="how the budget is spent")
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")

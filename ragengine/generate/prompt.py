@@ -6,7 +6,7 @@ string exactly, so the budget guarantee does not rest on that sum.
 
 The defaults below were chosen on SQuAD v1.1 dev articles 1-24 (the tune half) with
 SmolLM2-135M-Instruct; every variant tried and its scores are in eval/results/prompt-tuning.md
-(``ragengine.evaluation.eval_prompt_tuning``). ``STOP`` lists where a reply ends: a generator
+(``ragengine.training.prompt_tuning``). ``STOP`` lists where a reply ends: a generator
 passes it to the backend as stop sequences, and ``clean_answer`` applies it again so that a
 backend without stop sequences gives the same text.
 
@@ -16,6 +16,7 @@ backend without stop sequences gives the same text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ragengine.text import plain_text
@@ -84,6 +85,12 @@ def chat_messages(
 
 
 _PREFIXES = ("Answer:", "answer:", "A:")
+# "The answer to this question is:", "The answer is", "Based on the context, ..." preambles.
+_PREAMBLE = re.compile(
+    r"^(?:based on the (?:given |provided )?context,?\s*)?(?:the )?(?:correct |short )?answer"
+    r"(?: to (?:this|the|your) question)?\s*(?:is|would be)\s*:?\s*",
+    re.IGNORECASE,
+)
 
 
 def cut_at_stops(text: str, stops: Sequence[str]) -> str:
@@ -97,10 +104,21 @@ def cut_at_stops(text: str, stops: Sequence[str]) -> str:
 
 
 def clean_answer(text: str, stops: Sequence[str] | None = None) -> str:
-    """The reply up to the first stop sequence (``STOP``) and first line, without an 'Answer:' echo."""
-    text = text.strip()
-    line = text.splitlines()[0].strip() if text else ""
-    for prefix in _PREFIXES:
-        if line.startswith(prefix):
-            line = line[len(prefix) :].strip()
-    return cut_at_stops(line, STOP if stops is None else stops).strip()
+    """The reply's first line with content, up to the first stop sequence (``STOP``), without an
+    'Answer:' echo, a "The answer to this question is:" preamble or quotes around the whole answer.
+
+    >>> clean_answer('The answer to this question is:\\n"1998".')
+    '1998.'
+    """
+    for raw in text.strip().splitlines():
+        line = raw.strip()
+        for prefix in _PREFIXES:
+            if line.startswith(prefix):
+                line = line[len(prefix) :].strip()
+        line = _PREAMBLE.sub("", cut_at_stops(line, STOP if stops is None else stops).strip()).strip()
+        if len(line) >= 2 and line[0] in "\"'" and line[0] in line[1:]:
+            inner, rest = line[1:].split(line[0], 1)
+            line = inner + rest if rest.strip() in ("", ".") else line
+        if line:
+            return line
+    return ""

@@ -2,7 +2,8 @@
 
 Modules: ``index_terms`` (index-time files and ``get_reranker``), ``terms`` (the query-time stage),
 ``term_weights`` (index-time weights and the shipped projection), ``sparse`` (the CSR term matrix),
-``encoder`` (MiniLM token states), ``train``/``recipe``/``tuning`` (``ragengine train-reranker``),
-``expansion`` (TILDE-style passage expansion, off: it did not help), ``corpus``/``evalset``
-(benchmark corpora and caches). Importing this package loads no model.
+``encoder`` (MiniLM token states), ``expansion`` (TILDE-style passage expansion, off: it did not
+help), ``vocab`` (the WordPiece stopword mask the weights were trained with). The training recipe
+lives in ``ragengine.training.reranker`` (``ragengine train-reranker``). Importing this package
+loads no model.
 """

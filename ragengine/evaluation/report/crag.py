@@ -68,7 +68,7 @@ def runs(a: dict[str, Any]) -> list[str]:
 
 def render(res: dict[str, Any]) -> str:
     """``crag-rewrite-cache.md`` from the results."""
-    md = ["# Clustered retrieval, query rewriting and the answer cache (issue 6)", ""]
+    md = ["# Clustered retrieval, query rewriting and the answer cache", ""]
     md += [f"Command: `{res['command'].strip()}` ({res['seconds'] / 60:.0f} min on 2 shared CPU cores).", ""]
     if a := res.get("crag"):
         names, budgets = runs(a), a["budgets"]
