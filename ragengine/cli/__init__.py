@@ -8,7 +8,10 @@ with status 2.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from typing import Any
 
 from ragengine.cli.commands import cmd_ask, cmd_cluster, cmd_index, cmd_info, cmd_search
 from ragengine.cli.console import cmd_ui, ui_app_path
@@ -28,8 +31,23 @@ COMMANDS = {
 }
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so an interrupted write removes its temp folder."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        return _run(args)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: Any) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         handler = getattr(args, "handler", None) or COMMANDS[args.command]

@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,13 +41,17 @@ LOCK_TIMEOUT_S = 600.0
 
 
 def failpoint(step: str) -> None:
-    """Kill this process with SIGKILL at ``step`` when ``RAGENGINE_FAILPOINT`` names it.
+    """Kill this process with SIGKILL at ``step`` when ``RAGENGINE_FAILPOINT`` names it (or pause
+    there for a minute when it says ``step:pause``, for a test to send a signal of its own).
 
     The crash tests set the variable in a subprocess to stop a real build at each of its steps;
     unset (always, outside those tests) this is one dictionary lookup.
     """
-    if os.environ.get("RAGENGINE_FAILPOINT") == step:
+    wanted = os.environ.get("RAGENGINE_FAILPOINT")
+    if wanted == step:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif wanted == f"{step}:pause":
+        time.sleep(60)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.reliability
 # Runs the CLI; "no-exchange" makes the swap fall back to two renames (systems without renameat2).
 RUNNER = """
 import sys
+import time
 from ragengine.index import publish
 if sys.argv[1] == "no-exchange":
     publish._exchange = lambda a, b: False
@@ -196,3 +198,27 @@ def test_full_disk_during_cluster_keeps_the_index(tmp_path: Path, mounted: Path)
     filler.unlink()
     _assert_serves(root, 5)
     assert _leftovers(root) == []
+
+
+def test_sigterm_during_a_rebuild_cleans_up_like_ctrl_c(built: tuple[Path, Path, Path]) -> None:
+    root, _, v2 = built
+    env = {**os.environ, "RAGENGINE_FAILPOINT": "embedded:pause"}
+    args = ["index", str(v2), "--name", "t", "--root", str(root), *SMALL]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, "exchange", *args], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(root.glob(".t.tmp-*/vectors.npy")) and not list(root.glob(".t.tmp-*/terms.npz")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the build never reached its pause"
+            if list(root.glob(".t.tmp-*/chunks.jsonl")):
+                break
+            time.sleep(0.2)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    assert _leftovers(root) == []
+    _assert_serves(root, 3)
