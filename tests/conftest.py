@@ -10,6 +10,7 @@ import pytest
 from ragengine.types import Document
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("RAGENGINE_READER", "smollm2")  # tests read with SmolLM2 whatever else is installed
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 XQUAD = REPO / "ragengine" / "data" / "xquad-en" / "xquad.en.json"

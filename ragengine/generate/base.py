@@ -30,9 +30,10 @@ class Generator(Protocol):
 
 def llm_available() -> bool:
     """llama.cpp and at least one reader (``ragengine.readers``) are installed."""
-    from ragengine.readers import default_reader
+    from ragengine.readers import default_reader, installed
 
-    return importlib.util.find_spec("llama_cpp") is not None and default_reader() is not None
+    reader = default_reader()
+    return importlib.util.find_spec("llama_cpp") is not None and reader is not None and installed(reader)
 
 
 def default_generator_name() -> str:

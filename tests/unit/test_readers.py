@@ -73,6 +73,7 @@ def test_a_reader_that_is_not_installed_names_the_install_command(monkeypatch: p
 
 
 def test_the_default_is_the_most_accurate_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAGENGINE_READER", raising=False)
     monkeypatch.setattr(readers, "installed", lambda name: name in ("smollm2", "qwen-0.5b"))
     assert readers.default_reader() == "qwen-0.5b"
     monkeypatch.setattr(readers, "installed", lambda name: False)
