@@ -14,6 +14,7 @@ checkout, read when asked (so a test or a console can point it elsewhere):
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -46,3 +47,12 @@ def results_root() -> Path:
 def answer_cache_dir(index_folder: Path) -> Path:
     """The answer cache of an index: beside it, outside its checksummed folder."""
     return index_folder.parent / ANSWER_CACHE / index_folder.name
+
+
+def sha256_file(path: str | Path) -> str:
+    """The sha256 hex digest of a file, read in 4 MB blocks (index checksums, weights, readers)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragengine.errors import MissingDependency, RagEngineError
-from ragengine.paths import cache_root
+from ragengine.paths import cache_root, sha256_file
 
 
 class ReaderNotInstalled(MissingDependency):
@@ -150,14 +150,6 @@ def default_reader() -> str | None:
     return next((name for name in BY_ACCURACY if installed(name)), None)
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _stamp_of(path: Path) -> Path:
     key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
     return cache_root() / "readers" / f".{path.name}.{key}.verified"
@@ -175,7 +167,7 @@ def verify(reader: Reader, path: Path) -> Path:
         pass
     if st.st_size != reader.size:
         raise ReaderCorrupted(f"{path} has {st.st_size} bytes, {reader.name} has {reader.size}: reinstall it")
-    digest = _digest(path)
+    digest = sha256_file(path)
     if digest != reader.sha256:
         raise ReaderCorrupted(f"{path} has sha256 {digest}, {reader.name} is {reader.sha256}: reinstall it")
     try:

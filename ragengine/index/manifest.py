@@ -15,6 +15,7 @@ from typing import Any
 
 from ragengine.errors import IndexCorrupted, IndexMismatch
 from ragengine.index.chunk_store import CHUNKS
+from ragengine.paths import sha256_file
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -34,14 +35,6 @@ _FIELD_TYPES: dict[str, type] = {
     "files": dict,
     "sources": list,
 }
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _hidden(rel: Path) -> bool:

@@ -18,7 +18,6 @@ nothing at query time beyond the tokenizer.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ragengine.errors import RagEngineError
+from ragengine.paths import sha256_file as sha256_of
 from ragengine.rerank.encoder import DIM, VOCAB_SIZE, TokenEncoder
 from ragengine.rerank.sparse import TermMatrix
 from ragengine.rerank.vocab import STOPWORDS, content_mask
@@ -41,10 +41,6 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "tilde-minilm-v1.npz"
 
 class RerankerWeightsError(RagEngineError):
     """The term re-ranker's weights file is missing, corrupted, or does not match its card."""
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def card_path(weights: Path) -> Path:
