@@ -128,6 +128,20 @@ class LlamaCppGenerator:
         probe = len(self.render(chat_messages(question, ["x"]))) - len(self.load().tokenize(b"x", add_bos=False))
         return max(empty, probe)
 
+    @staticmethod
+    def _answer_ended(llm: Any, n_prompt: int) -> Any:
+        """Stop at the first newline after a line with content (the end of turn also stops): a
+        newline before any content ("The answer is:\\n1998") does not end the answer."""
+        from llama_cpp import StoppingCriteriaList
+
+        def ended(input_ids: Any, logits: Any) -> bool:
+            text = llm.detokenize(list(input_ids[n_prompt:])).decode("utf-8", "ignore")
+            if "\n" not in text:
+                return False
+            return bool(clean_answer(text[: text.rindex("\n")]))
+
+        return StoppingCriteriaList([ended])
+
     def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
         llm = self.load()
         prompt = self.render(chat_messages(question, contexts))
@@ -145,9 +159,8 @@ class LlamaCppGenerator:
                     temperature=self.temperature,
                     max_tokens=budget,
                     seed=self.seed,
-                    # the end of turn ends an answer; a blank line ends one that goes on (a first
-                    # newline may come before the content: "The answer is:\n1998")
-                    stop=["\n\n", llm._model.token_get_text(llm.token_eos())],
+                    stop=[llm._model.token_get_text(llm.token_eos())],
+                    stopping_criteria=self._answer_ended(llm, len(prompt)),
                 )
             except ValueError as e:  # llama.cpp raises ValueError when the prompt exceeds n_ctx
                 raise GenerationError(f"llama.cpp refused the prompt: {e}; lower the budget or raise n_ctx") from e
