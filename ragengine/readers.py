@@ -166,10 +166,15 @@ def verify(reader: Reader, path: Path) -> Path:
     except (OSError, ValueError):
         pass
     if st.st_size != reader.size:
-        raise ReaderCorrupted(f"{path} has {st.st_size} bytes, {reader.name} has {reader.size}: reinstall it")
+        raise ReaderCorrupted(
+            f"{path} has {st.st_size} bytes, {reader.name} has {reader.size}: "
+            f"delete it and reinstall ({reader.install})"
+        )
     digest = sha256_file(path)
     if digest != reader.sha256:
-        raise ReaderCorrupted(f"{path} has sha256 {digest}, {reader.name} is {reader.sha256}: reinstall it")
+        raise ReaderCorrupted(
+            f"{path} has sha256 {digest}, {reader.name} is {reader.sha256}: delete it and reinstall ({reader.install})"
+        )
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(json.dumps(mark))
