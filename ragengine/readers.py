@@ -157,30 +157,43 @@ def _stamp_of(path: Path) -> Path:
 
 def verify(reader: Reader, path: Path) -> Path:
     """``path`` if it has the reader's size and sha256 (once per file version), else ReaderCorrupted."""
-    st = path.stat()
-    stamp = _stamp_of(path)
-    mark = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": reader.sha256}
+    stamp, mark = _stamp_of(path), _mark(reader, path)
     try:
         if json.loads(stamp.read_text()) == mark:
             return path
     except (OSError, ValueError):
         pass
-    if st.st_size != reader.size:
+    _check(reader, path)
+    _remember(reader, path)
+    return path
+
+
+def _mark(reader: Reader, path: Path) -> dict[str, object]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": reader.sha256}
+
+
+def _check(reader: Reader, path: Path) -> None:
+    size = path.stat().st_size
+    if size != reader.size:
         raise ReaderCorrupted(
-            f"{path} has {st.st_size} bytes, {reader.name} has {reader.size}: "
-            f"delete it and reinstall ({reader.install})"
+            f"{path} has {size} bytes, {reader.name} has {reader.size}: delete it and reinstall ({reader.install})"
         )
     digest = sha256_file(path)
     if digest != reader.sha256:
         raise ReaderCorrupted(
             f"{path} has sha256 {digest}, {reader.name} is {reader.sha256}: delete it and reinstall ({reader.install})"
         )
+
+
+def _remember(reader: Reader, path: Path) -> None:
+    """Stamp ``path`` as verified (size, mtime, digest), so the next process does not hash it again."""
     try:
+        stamp = _stamp_of(path)
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(mark))
+        stamp.write_text(json.dumps(_mark(reader, path)))
     except OSError:
         pass  # an unwritable cache only means hashing again next time
-    return path
 
 
 def reader_path(name: str) -> Path:
@@ -201,9 +214,10 @@ def reader_path(name: str) -> Path:
                 with part.open("rb") as f:
                     shutil.copyfileobj(f, out, 1 << 22)
         try:
-            verify(reader, tmp)
+            _check(reader, tmp)
         except ReaderCorrupted:
             tmp.unlink(missing_ok=True)
             raise
-        os.replace(tmp, target)
+        os.replace(tmp, target)  # keeps the mtime: the stamp written now holds for the file in place
+        _remember(reader, target)
     return verify(reader, target)
