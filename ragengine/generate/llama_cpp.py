@@ -60,6 +60,7 @@ class LlamaCppGenerator:
         self.seed = seed
         self.tokenizer = tokenizer if self.model_path is None else f"gguf:{self.model_path.name}"
         self._llm: Any = None
+        self._overhead: tuple[str, int] | None = None
         self._lock = threading.Lock()
 
     def load(self) -> Any:
@@ -123,10 +124,15 @@ class LlamaCppGenerator:
     def prompt_overhead(self, question: str) -> int:
         """Prompt tokens besides the context's own: measured with no context and with a one-word
         one (the newlines around a context can tokenize differently), the larger, so a total budget
-        is never overspent by a merge at the context's edges."""
+        is never overspent by a merge at the context's edges. The budget checks of one question ask
+        several times: the last question's value is kept."""
+        last = self._overhead
+        if last is not None and last[0] == question:
+            return last[1]
         empty = len(self.render(chat_messages(question, [])))
         probe = len(self.render(chat_messages(question, ["x"]))) - len(self.load().tokenize(b"x", add_bos=False))
-        return max(empty, probe)
+        self._overhead = (question, max(empty, probe))
+        return self._overhead[1]
 
     @staticmethod
     def _answer_ended(llm: Any, n_prompt: int) -> Any:
