@@ -1,6 +1,7 @@
 """JSON Lines, read one record at a time: the one reader behind corpus files, question files and
 ``.jsonl`` documents. Blank lines are skipped; a line that is not JSON raises the caller's error
-(each caller names the file its own way), chained to the decoder's.
+(each caller names the file its own way), chained to the decoder's, or, when the caller returns
+a value that is not an exception, yields that value in the line's place (a batch that goes on).
 
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "q.jsonl"
@@ -16,8 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-BadLine = Callable[[int, str], Exception]
-"""``bad_line(lineno, decoder_message)`` -> the exception to raise for a line that is not JSON."""
+BadLine = Callable[[int, str], Any]
+"""``bad_line(lineno, decoder_message)`` -> the exception to raise for a line that is not JSON, or
+any other value to yield as that line's record."""
 
 
 def iter_json_lines(path: Path, bad_line: BadLine) -> Iterator[tuple[int, Any]]:
@@ -29,5 +31,7 @@ def iter_json_lines(path: Path, bad_line: BadLine) -> Iterator[tuple[int, Any]]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as e:
-                raise bad_line(lineno, e.msg) from e
+                value = bad_line(lineno, e.msg)
+                if isinstance(value, BaseException):
+                    raise value from e
             yield lineno, value

@@ -7,10 +7,12 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ragengine.errors import InvalidInput, RagEngineError
+from ragengine.jsonl import iter_json_lines
 
 DEFAULT_BUDGET = 256  # half the tokens of 512, and it scored higher with SmolLM2 in the accuracy-per-token report
 
@@ -38,25 +40,25 @@ def _engine(args: argparse.Namespace) -> Any:
     return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
 
 
+@dataclass(frozen=True)
+class _NotJson:
+    why: str
+
+
 def _read_questions(path: str) -> Iterator[tuple[int, str, str | None, str]]:
     """``(line, id, question or None, why not)`` per non-blank line: a bad line is reported, never fatal here."""
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(f"{path}: no such questions file")
-    try:
-        lines = p.read_bytes().decode("utf-8").splitlines()
+    try:  # read whole before any is answered, so a bad byte stops the batch before it starts
+        records = list(iter_json_lines(p, lambda n, msg: _NotJson(f"not valid JSON ({msg})")))
     except UnicodeDecodeError as e:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {e.start}); convert it with iconv -t UTF-8") from e
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield lineno, str(lineno), None, f"not valid JSON ({e.msg})"
-            continue
+        raise InvalidInput(f"{path}: not UTF-8 text; convert it with iconv -t UTF-8") from e
+    for lineno, rec in records:
         qid = str(rec.get("id", lineno)) if isinstance(rec, dict) else str(lineno)
-        if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
+        if isinstance(rec, _NotJson):
+            yield lineno, qid, None, rec.why
+        elif not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
             yield lineno, qid, None, "each line needs a string field 'question'"
         elif not rec["question"].strip():
             yield lineno, qid, None, "the question is blank"
