@@ -10,7 +10,7 @@ from ragengine.errors import InvalidInput
 
 # The names of every stage's modes: the stages, the CLI, the console and the eval configs take
 # their choices from here, so a name is defined once.
-Strategy = Literal["greedy", "dos", "mmr", "knapsack", "mcts"]
+Strategy = Literal["greedy", "dos", "mmr", "knapsack", "mcts", "evidence"]
 GeneratorName = Literal["llm", "openai", "extractive", "none"]
 RetrievalMode = Literal["hybrid", "bm25", "dense"]
 RerankerMode = Literal["auto", "none", "terms"]
@@ -41,7 +41,7 @@ def check_choice(value: object, choices: tuple[str, ...], what: str) -> str:
 class EngineConfig:
     """Defaults a caller can override per engine; per-question options go to ``Engine.ask``."""
 
-    strategy: str = "greedy"
+    strategy: str = "evidence"
     """One of ``STRATEGIES`` (a ``Selector`` object can be passed to ``Engine.ask`` instead)."""
     reranker: RerankerMode = "auto"
     """``terms`` (TILDE-style term matching, needs an index built with term weights), ``none``, or

@@ -34,6 +34,7 @@ from ragengine.retrieve.base import Retriever
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.rewrite.base import Rewriter
 from ragengine.select.base import Selector
+from ragengine.select.evidence import selector_needs_counter
 from ragengine.select.registry import get_selector
 from ragengine.tokens import TokenCounter, get_token_counter
 
@@ -264,7 +265,10 @@ class StageFactory:
             sel: Selector = self._built["selector"]
             return sel
         name = strategy or self.config.strategy
-        return get_selector(name, **self.config.selector_options.get(name, {}))
+        options = dict(self.config.selector_options.get(name, {}))
+        if selector_needs_counter(name):  # sentence-level selection counts sentences with the reader's tokenizer
+            options.setdefault("counter", self.counter)
+        return get_selector(name, **options)
 
     def stages(self, strategy: str | None = None, selector: Selector | None = None) -> Stages:
         """The bundle for one pipeline: ``selector`` (an object) or ``strategy`` (a name) picks the selector."""

@@ -17,7 +17,7 @@ the shipped trained weights, and changing it would change what those weights mea
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -26,6 +26,45 @@ STOPWORDS = frozenset(
     into is it its me my no not of on or our she so than that the their them then there these they this
     to was we were what when where which who whom why will with would you your""".split()
 )
+
+
+# Blocks of context are joined by a blank line: the reader's prompt, the budget's exact re-count
+# and every benchmark use this one format.
+SEPARATOR = "\n\n"
+# A sentence ends at end punctuation followed by whitespace and an upper-case letter, digit or quote.
+_BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def format_context(texts: Sequence[str]) -> str:
+    """The context a prompt receives: the texts, stripped, joined by ``SEPARATOR``."""
+    return SEPARATOR.join(t.strip() for t in texts)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character spans of the sentences of ``text``, stripped of surrounding whitespace.
+
+    A rule-based splitter is enough here: a sentence is only ever a piece of a chunk that is kept or
+    left out, so a missed split costs a few tokens of detail, never a wrong count (texts are
+    re-counted exactly).
+
+    >>> text = "Paris is the capital. It lies on the Seine! Is it big?"
+    >>> [text[a:b] for a, b in sentence_spans(text)]
+    ['Paris is the capital.', 'It lies on the Seine!', 'Is it big?']
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        spans.append((start, m.end(1)))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg) - len(seg.rstrip())
+        if b - trail > a + lead:
+            out.append((a + lead, b - trail))
+    return out
 
 
 def words(text: str) -> list[str]:

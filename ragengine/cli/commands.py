@@ -27,8 +27,9 @@ def _engine(args: argparse.Namespace) -> Any:
         opts = {"base_url": args.base_url, "model": args.model}
         if args.tokenizer:
             opts["tokenizer"] = args.tokenizer
+    strategy = args.strategy or ("evidence" if args.evidence == "auto" else "greedy")
     config = EngineConfig(
-        strategy=args.strategy,
+        strategy=strategy,
         retrieval=args.retrieval,
         candidates=args.candidates,
         reranker=args.reranker,
@@ -109,9 +110,18 @@ def _ask_batch(args: argparse.Namespace, engine: Any, budget: Any) -> int:
 def _print_answer(ans: Any) -> None:
     print(f"Q: {ans.question}")
     print(f"A: {ans.text}")
-    reason = ans.trace.get("selection", {}).get("reason")
+    sel = ans.trace.get("selection", {})
+    reason, stats = sel.get("reason"), sel.get("stats", {})
     if reason:
         print(f"   note: {reason}")
+    print(f"   spent {sel.get('context_tokens', 0)} of {sel.get('context_budget', 0)} context tokens")
+    if "sentences_chosen" in stats:
+        saved = f", stopped early: {stats['tokens_saved']} tokens saved" if stats.get("stopped") == "adaptive" else ""
+        enough = "" if stats.get("sufficient") else "; the evidence looks insufficient"
+        print(
+            f"   evidence: {stats['sentences_chosen']} of {stats['sentences_offered']} sentences, "
+            f"P(answer in context) {stats.get('value')}{saved}{enough}"
+        )
     path, cache = ans.trace.get("path"), ans.trace.get("cache", {})
     if path in ("cache", "cache_chunks"):
         print(

@@ -21,6 +21,7 @@ BENCHES = {
     "retrieval": "ragengine.evaluation.experiments.retrieval",
     "crag-rewrite-cache": "ragengine.evaluation.experiments.crag",
     "foundation": "ragengine.evaluation.experiments.foundation",
+    "evidence": "ragengine.evaluation.experiments.evidence",
 }
 
 
@@ -39,9 +40,19 @@ def add_offline_commands(sub: Any) -> None:
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the trainer (--seed, --out, --data, ...)")
     p.set_defaults(handler=cmd_train_reranker)
 
+    p = sub.add_parser("train-evidence", help="rebuild the shipped sentence evidence scorer from ../shared/data")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the trainer (--out, --check, --limit, ...)")
+    p.set_defaults(handler=cmd_train_evidence)
+
 
 def cmd_train_reranker(args: argparse.Namespace) -> int:
     from ragengine.training.reranker import main as train_main
+
+    return train_main(list(args.rest))
+
+
+def cmd_train_evidence(args: argparse.Namespace) -> int:
+    from ragengine.training.evidence import main as train_main
 
     return train_main(list(args.rest))
 

@@ -36,7 +36,18 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="the llm generator's model (default: the most accurate installed: qwen-1.5b, qwen-0.5b, smollm2)",
     )
-    p.add_argument("--strategy", choices=STRATEGIES, default="greedy", help="how the budget is spent")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=None,
+        help="how the budget is spent (default: evidence, sentence-level; greedy with --evidence off)",
+    )
+    p.add_argument(
+        "--evidence",
+        choices=["auto", "off"],
+        default="auto",
+        help="auto: select scored sentences, grouped by document (the evidence strategy); off: whole chunks",
+    )
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")
     p.add_argument("--candidates", type=int, default=30, help="candidates offered to the selector")
     p.add_argument(

@@ -1,44 +1,18 @@
-"""Sentence spans of chunk texts: the unit that cluster summaries and query-time excerpts are made of.
+"""Sentence tables of chunk texts: the unit that cluster summaries and query-time excerpts are made of.
 
-A rule-based splitter (end punctuation followed by whitespace and an upper-case letter, digit or
-quote) is enough here: a sentence is only ever a piece of a chunk that is kept or left out, so a
-missed split costs a few tokens of detail, never a wrong token count (texts are re-counted exactly).
-
->>> text = "Paris is the capital. It lies on the Seine! Is it big?"
->>> [text[a:b] for a, b in sentence_spans(text)]
-['Paris is the capital.', 'It lies on the Seine!', 'Is it big?']
+Sentences are split by ``ragengine.text.sentence_spans`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ragengine.text import sentence_spans
 from ragengine.tokens import TokenCounter
-
-_BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character spans of the sentences of ``text``, stripped of surrounding whitespace."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        spans.append((start, m.end(1)))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for a, b in spans:
-        seg = text[a:b]
-        lead = len(seg) - len(seg.lstrip())
-        trail = len(seg) - len(seg.rstrip())
-        if b - trail > a + lead:
-            out.append((a + lead, b - trail))
-    return out
 
 
 @dataclass(frozen=True)

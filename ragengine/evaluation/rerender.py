@@ -3,7 +3,7 @@
 It sits beside ``report`` and ``experiments`` because it uses both (the selection goals are an
 experiment's judgement, the Markdown a report's).
 
-``render_markdown(json_path)`` picks the renderer by the report's name (``selection``,
+``render_markdown(json_path)`` picks the renderer by the report's name (``selection``, ``evidence``,
 ``retrieval``, ``crag-rewrite-cache``, ``selector-tuning``, ``prompt-tuning``; any other is an
 eval-harness report) and returns the Markdown the report code makes of that JSON today, so a
 test can compare it with the committed ``.md``. The selection goals are judged again from the
@@ -56,8 +56,15 @@ def _harness(doc: dict[str, Any]) -> str:
     return render_markdown(doc)
 
 
+def _evidence(doc: dict[str, Any]) -> str:
+    from ragengine.evaluation.report.evidence import render_markdown
+
+    return render_markdown(doc)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "selection": _selection,
+    "evidence": _evidence,
     "retrieval": _retrieval,
     "crag-rewrite-cache": _crag,
     "selector-tuning": _selector_tuning,

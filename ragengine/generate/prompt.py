@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ragengine.text import plain_text
+from ragengine.text import SEPARATOR, format_context, plain_text
 from ragengine.tokens import TokenCounter
 
-SEPARATOR = "\n\n"
+__all__ = ["SEPARATOR", "chat_messages", "clean_answer", "format_context", "separator_cost", "user_message"]
+
 SYSTEM = (
     "You answer questions using only the context. Reply with the answer alone: a few words, "
     "a name, a number or a date, not a sentence. If the context does not contain the answer, "
@@ -48,10 +49,6 @@ FEW_SHOT: tuple[tuple[str, str, str], ...] = (
         "Pierre Curie and Henri Becquerel",
     ),
 )
-
-
-def format_context(texts: Sequence[str]) -> str:
-    return SEPARATOR.join(t.strip() for t in texts)
 
 
 def separator_cost(counter: TokenCounter) -> int:

@@ -16,6 +16,7 @@ from ragengine.config import STRATEGIES
 from ragengine.errors import InvalidInput
 from ragengine.select.base import Selector
 from ragengine.select.dos import DOSSelector
+from ragengine.select.evidence import EvidenceSelector
 from ragengine.select.greedy import GreedySelector
 from ragengine.select.knapsack import KnapsackSelector
 from ragengine.select.mcts import MCTSSelector
@@ -27,6 +28,7 @@ _FACTORIES: dict[str, Callable[..., Selector]] = {
     "mmr": MMRSelector,
     "knapsack": KnapsackSelector,
     "mcts": MCTSSelector,
+    "evidence": EvidenceSelector,
 }
 if tuple(_FACTORIES) != STRATEGIES:  # the config names every strategy, in this order
     raise ImportError(f"selector registry {tuple(_FACTORIES)} and config.STRATEGIES {STRATEGIES} disagree")

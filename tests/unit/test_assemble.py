@@ -46,7 +46,8 @@ def test_fit_never_exceeds_the_budget_and_counts_exactly(texts: list[str], budge
     costs = assemble.candidate_costs(cands, counter)
     if chars:  # under-estimate on purpose: the selector believes joins are free
         costs = [max(1, c - 1) for c in costs]
-    fitted = assemble.fit("paris river", cands, costs, budget, get_selector(name, **FAST.get(name, {})), counter)
+    options = {**FAST.get(name, {}), **({"counter": counter} if name == "evidence" else {})}
+    fitted = assemble.fit("paris river", cands, costs, budget, get_selector(name, **options), counter)
     assert fitted.tokens == counter.count(fitted.context) <= max(budget, 0)
     assert fitted.context == format_context([c.chunk.text for c in fitted.chosen])
     chosen = list(fitted.selection.chosen)

@@ -24,7 +24,7 @@ def test_answer_cites_selected_chunks_and_counts_context(tiny_index: Path) -> No
     eng = _engine(tiny_index, EchoGenerator())
     ans = eng.ask("What is the capital of Italy?", budget=Budget(context_tokens=30))
     assert ans.citations and ans.citations[0].doc_id == "rome"
-    assert ans.text == "Rome is the capital of Italy."
+    assert ans.text == "rome\nRome is the capital of Italy."  # an evidence block opens with its title
     assert 0 < ans.cost.context_tokens <= 30
     context = "\n\n".join(c.text for c in ans.citations)
     assert ans.cost.context_tokens == WhitespaceCounter().count(context)

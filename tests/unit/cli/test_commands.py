@@ -53,7 +53,7 @@ def test_index_ask_info_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture
     assert d["answer"] == "Rome is the capital of Italy."
     assert d["budget"]["context_tokens"] == 12 and 0 < d["cost"]["context_tokens"] <= 12
     assert d["citations"][0]["chunk_id"] and d["citations"][0]["text"]
-    assert "total_tokens" in d["cost"] and "retrieve" in d["cost"]["stages"] and d["strategy"] == "greedy"
+    assert "total_tokens" in d["cost"] and "retrieve" in d["cost"]["stages"] and d["strategy"] == "evidence"
 
     qs = tmp_path / "q.jsonl"
     qs.write_text(

@@ -22,6 +22,7 @@ from tests.conftest import REPO
 # bench -> (its --out argument under tmp_path, the report files it writes there)
 OUTPUTS = {
     "selection": ("selection", ["selection.json", "selection.md", "selection.png"]),
+    "evidence": ("evidence", ["evidence.json", "evidence.md", "evidence.png"]),
     "selector-tuning": ("selector-tuning", ["selector-tuning.json", "selector-tuning.md"]),
     "retrieval": ("", ["retrieval.json", "retrieval.md", "retrieval.png"]),
     "crag-rewrite-cache": ("", ["crag-rewrite-cache.json", "crag-rewrite-cache.md", "crag-rewrite-cache.png"]),

@@ -162,7 +162,7 @@ def test_mmr_vector_shape_validated() -> None:
 
 
 def test_registry_names_build_the_right_selectors() -> None:
-    assert STRATEGIES == ("greedy", "dos", "mmr", "knapsack", "mcts")
+    assert STRATEGIES == ("greedy", "dos", "mmr", "knapsack", "mcts", "evidence")
     for name in STRATEGIES:
         assert get_selector(name).name == name
     assert isinstance(get_selector(" MCTS ", iterations=7), MCTSSelector)

@@ -1,0 +1,97 @@
+"""Retrieved chunks as sentence units: the finer choice a budget can buy, each with its exact cost.
+
+Every candidate chunk is split into sentences (``cluster.sentences.sentence_spans``). A sentence
+costs its own tokens in the reader's tokenizer; the first sentence taken from a document also
+pays for that document's header (its title and a newline), because the prompt places evidence in
+one block per document under its title (``layout``). Costs are exact for each piece; the joined
+context is re-counted when it is laid out, so a merge across a boundary can never overspend.
+
+>>> from ragengine.testing import WhitespaceCounter, make_candidates
+>>> units = split_units(make_candidates(["Paris is big. It lies on the Seine."]), WhitespaceCounter())
+>>> [(u.text, u.tokens) for u in units.sentences]
+[('Paris is big.', 3), ('It lies on the Seine.', 5)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from ragengine.cluster.sentences import sentence_spans
+from ragengine.tokens import TokenCounter
+from ragengine.types import Candidate, Chunk
+
+HEADER_END = "\n"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of one candidate: where it sits, its text and its exact token count."""
+
+    candidate: int
+    index: int
+    text: str
+    tokens: int
+    group: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.candidate}:{self.index}"
+
+
+@dataclass(frozen=True)
+class Units:
+    """The sentences of a question's candidates, with each document's title and header cost."""
+
+    candidates: tuple[Candidate, ...]
+    sentences: tuple[Sentence, ...]
+    titles: dict[str, str]
+    header_tokens: dict[str, int]
+
+    def passages(self) -> list[list[str]]:
+        """Sentence texts per candidate, in candidate order (what ``features.featurize`` takes)."""
+        out: list[list[str]] = [[] for _ in self.candidates]
+        for s in self.sentences:
+            out[s.candidate].append(s.text)
+        return out
+
+
+def title_of(chunk: Chunk) -> str:
+    """The chunk's document title: its ``title`` metadata, else a readable form of its doc id.
+
+    A SQuAD-style id ``Super_Bowl_50#3`` reads "Super Bowl 50"; a file path reads as its name
+    without the extension; a heading path in ``metadata["headings"]`` is appended.
+    """
+    title = chunk.metadata.get("title")
+    if not isinstance(title, str) or not title.strip():
+        base = chunk.doc_id.split("#", 1)[0]
+        name = PurePath(base).name or base
+        stem = PurePath(name).stem if "." in name and not name.startswith(".") else name
+        title = stem.replace("_", " ").strip() or chunk.doc_id
+    headings = chunk.metadata.get("headings")
+    if isinstance(headings, str) and headings.strip():
+        title = f"{title} > {headings.strip()}"
+    return " ".join(title.split())
+
+
+def header(title: str) -> str:
+    """The line that heads a document's block of evidence."""
+    return f"{title}{HEADER_END}"
+
+
+def split_units(candidates: Sequence[Candidate], counter: TokenCounter) -> Units:
+    """Every sentence of every candidate (a repeat within a document once), counted with ``counter``."""
+    sentences: list[Sentence] = []
+    titles: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()  # overlapping chunks repeat sentences: each is offered once
+    for j, c in enumerate(candidates):
+        text = c.chunk.text
+        titles.setdefault(c.chunk.doc_id, title_of(c.chunk))
+        for i, (a, b) in enumerate(sentence_spans(text)):
+            piece = " ".join(text[a:b].split())
+            if piece and (c.chunk.doc_id, piece) not in seen:
+                seen.add((c.chunk.doc_id, piece))
+                sentences.append(Sentence(j, i, piece, max(1, counter.count(piece)), c.chunk.doc_id))
+    headers = {doc: counter.count(header(t)) for doc, t in titles.items()}
+    return Units(tuple(candidates), tuple(sentences), titles, headers)
