@@ -69,6 +69,9 @@ class EngineConfig:
     cache: bool = False
     """Semantic answer cache (retrieval trigger): serve a past answer to the same question on the
     same index version, or re-select its cached chunks when the budget is smaller."""
+    abstain_below: float | None = None
+    """Abstain without calling the reader when the evidence selector's probability that the context
+    holds the answer (``trace["selection"]["stats"]["value"]``) is below this; None: always answer."""
     cache_threshold: float = 0.95
     cache_dir: str | None = None
     """Where the cache lives; default ``<index root>/.answer-cache/<index name>``."""
@@ -92,6 +95,9 @@ class EngineConfig:
         for name in ("cluster_options", "rewrite_options"):
             if not isinstance(getattr(self, name), dict):
                 raise InvalidInput(f"{name} must be a dict of keyword arguments, got {getattr(self, name)!r}")
+        a = self.abstain_below
+        if a is not None and (isinstance(a, bool) or not isinstance(a, int | float) or not 0.0 <= a <= 1.0):
+            raise InvalidInput(f"abstain_below must be a probability in [0, 1] or None, got {a!r}")
         c = self.cache_threshold
         if isinstance(c, bool) or not isinstance(c, int | float) or not 0.0 < c <= 1.0:
             raise InvalidInput(f"cache_threshold must be a cosine in (0, 1], got {c!r}")

@@ -236,10 +236,18 @@ class Pipeline:
             trace["candidates"] = _candidate_trace(retrieved.candidates, costs, chosen, selection.dropped)
 
         text = ""
+        value = selection.stats.get("value")
+        abstain = st.abstain_below is not None and isinstance(value, float) and value < st.abstain_below
         if s.generator is None:
             trace["dry_run"] = True
         elif not chosen:
             text = f"{NO_ANSWER} {selection.reason or why}"
+        elif abstain:  # the evidence says the context does not hold the answer: no reader call is bought
+            text = (
+                f"{NO_ANSWER} the retrieved text does not appear to hold the answer "
+                f"(evidence {value:.2f}, below {st.abstain_below:g})"
+            )
+            trace["abstained"] = True
         else:
             with charged(ledger, "generate") as spend:
                 gen = s.generator.generate(question, [c.chunk.text for c in chosen], max_tokens=st.max_new_tokens)

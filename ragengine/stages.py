@@ -85,12 +85,13 @@ class Settings:
     prices: PriceTable = field(default_factory=PriceTable)
     max_new_tokens: int = 32
     seed: int = 0
+    abstain_below: float | None = None
 
     @classmethod
     def from_config(cls, config: EngineConfig, index_tokenizer: str) -> Settings:
         c = config
         weight = c.rewrite_options.get("original_weight", 0.5 if c.rewrite == "llm" else None)
-        return cls(c.candidates, 200, weight, index_tokenizer, c.prices, c.max_new_tokens, c.seed)
+        return cls(c.candidates, 200, weight, index_tokenizer, c.prices, c.max_new_tokens, c.seed, c.abstain_below)
 
 
 class StageFactory:

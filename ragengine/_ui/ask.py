@@ -16,7 +16,9 @@ def page_ask() -> None:
     if name is None:
         return
     c1, c2, c3 = st.columns(3)
-    strategy = c1.selectbox("Strategy", STRATEGIES, key="strategy")
+    strategy = c1.selectbox(
+        "Strategy", STRATEGIES, index=STRATEGIES.index("evidence"), key="strategy", help="evidence: scored sentences"
+    )
     generator = c2.selectbox("Generator", LOCAL_GENERATORS, key="generator")
     retrieval = c3.selectbox("Retrieval", RETRIEVAL_MODES, key="retrieval")
     d1, d2, d3 = st.columns(3)

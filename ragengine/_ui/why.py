@@ -42,6 +42,26 @@ def tree_figure(tree: list[dict[str, Any]]) -> Any:
     return fig
 
 
+def sentence_fates(stats: dict[str, Any]) -> None:
+    """Every candidate sentence with its evidence probability, cost and fate, best first."""
+    st.subheader("Sentences")
+    saved = f" · stopped early, {stats['tokens_saved']} tokens saved" if stats.get("stopped") == "adaptive" else ""
+    verdict = "enough evidence" if stats.get("sufficient") else "the evidence looks insufficient"
+    st.caption(
+        f"{stats.get('sentences_chosen')} of {stats.get('sentences_offered')} sentences chosen · "
+        f"P(answer in context) {stats.get('value')} ({verdict}){saved}"
+    )
+    rows = sorted(stats["sentences"], key=lambda r: -r["p"])
+    st.dataframe(
+        [
+            {"fate": r["fate"], "p": r["p"], "tokens": r["tokens"], "sentence": r["text"], "chunk_id": r["chunk_id"]}
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
 def page_why() -> None:
     st.header("Why")
     last = st.session_state.get("last")
@@ -65,6 +85,8 @@ def page_why() -> None:
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
     stats = ans["trace"].get("selection", {}).get("stats", {})
+    if stats.get("sentences"):
+        sentence_fates(stats)
     if stats.get("tree"):
         st.subheader("MCTS search tree")
         st.caption(

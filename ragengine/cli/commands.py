@@ -37,6 +37,7 @@ def _engine(args: argparse.Namespace) -> Any:
         rewrite=args.rewrite,
         cache=args.cache == "on",
         max_new_tokens=args.max_new_tokens,
+        abstain_below=args.abstain_below,
     )
     return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
 

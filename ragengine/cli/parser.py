@@ -25,6 +25,14 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--total-budget", type=int, default=None, help="cap on every LLM token of the question")
     p.add_argument("--max-new-tokens", type=int, default=32, help="cap on the answer's tokens (default 32)")
     p.add_argument(
+        "--abstain-below",
+        type=float,
+        default=None,
+        metavar="P",
+        help="with --strategy evidence: answer '[no answer]' without calling the reader when the chance "
+        "that the context holds the answer is below P",
+    )
+    p.add_argument(
         "--generator",
         choices=GENERATORS,
         default=None,

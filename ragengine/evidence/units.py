@@ -23,6 +23,9 @@ from ragengine.tokens import TokenCounter
 from ragengine.types import Candidate, Chunk
 
 HEADER_END = "\n"
+# Cluster excerpts and summaries join sentences of several documents: a sentence's document is not
+# known, so they are not split (their sentences are offered through the chunks they came from).
+MIXED = ("excerpt", "summary")
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,13 @@ def header(title: str) -> str:
 
 
 def split_units(candidates: Sequence[Candidate], counter: TokenCounter) -> Units:
-    """Every sentence of every candidate (a repeat within a document once), counted with ``counter``."""
+    """Every sentence of every candidate (a repeat within a document once, none from a ``MIXED`` text)."""
     sentences: list[Sentence] = []
     titles: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()  # overlapping chunks repeat sentences: each is offered once
     for j, c in enumerate(candidates):
+        if c.chunk.metadata.get("granularity") in MIXED:
+            continue
         text = c.chunk.text
         titles.setdefault(c.chunk.doc_id, title_of(c.chunk))
         for i, (a, b) in enumerate(sentence_spans(text)):

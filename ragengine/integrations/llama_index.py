@@ -28,7 +28,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
-from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
 
 from ragengine import assemble
 from ragengine.embed.base import Embedder
@@ -36,6 +36,7 @@ from ragengine.embed.registry import get_embedder
 from ragengine.errors import InvalidInput
 from ragengine.generate.prompt import separator_cost
 from ragengine.select.base import Selector
+from ragengine.select.evidence import selector_needs_counter
 from ragengine.select.registry import get_selector
 from ragengine.tokens import get_token_counter
 from ragengine.types import Candidate, Chunk, Selection
@@ -72,7 +73,7 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
     """
 
     budget_tokens: int = Field(description="Most context tokens the kept nodes may use (exact, hard limit).")
-    strategy: str = Field(default="greedy", description="Selector name: greedy, dos, mmr, knapsack or mcts.")
+    strategy: str = Field(default="greedy", description="Selector name: greedy, dos, mmr, knapsack, mcts or evidence.")
     tokenizer: str = Field(default="smollm2-135m-instruct", description="Tokenizer the budget is counted in.")
     seed: int = Field(default=0, description="Seed for randomised selectors (same seed, same selection).")
     selector_options: dict[str, Any] = Field(default_factory=dict, description="Keyword options of the selector.")
@@ -100,8 +101,9 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
         if not isinstance(tokenizer, str):
             raise InvalidInput(f"tokenizer must be a tokenizer name (str), got {tokenizer!r}")
         options = dict(selector_options or {})
-        selector = get_selector(strategy, **options)  # unknown names and bad options fail here, with the fix
-        get_token_counter(tokenizer)  # validates the name; the vocabulary loads on the first count
+        counter = get_token_counter(tokenizer)  # validates the name; the vocabulary loads on the first count
+        extra = {"counter": counter} if selector_needs_counter(strategy) else {}
+        selector = get_selector(strategy, **options, **extra)  # unknown names and bad options fail here
         fields: dict[str, Any] = {
             "budget_tokens": budget_tokens,
             "strategy": selector.name,
@@ -145,9 +147,10 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
         if not nodes:
             self._last = Selection((), 0, budget, self.strategy, "no candidates were retrieved")
             return []
-        if self._selector.name != self.strategy:  # the field was reassigned after construction
-            self._selector = get_selector(self.strategy, **self.selector_options)
         counter = get_token_counter(self.tokenizer)
+        if self._selector.name != self.strategy:  # the field was reassigned after construction
+            extra = {"counter": counter} if selector_needs_counter(self.strategy) else {}
+            self._selector = get_selector(self.strategy, **self.selector_options, **extra)
         texts = [n.node.get_content(metadata_mode=self.metadata_mode).strip() for n in nodes]
         cands = []
         for i, (n, text) in enumerate(zip(nodes, texts, strict=True)):
@@ -165,6 +168,9 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
             query, cands, costs, budget, self._selector, counter, query_vector=qvec, chunk_vectors=vecs, seed=self.seed
         )
         selection, chosen, exact = fitted.selection, list(fitted.chosen), fitted.tokens
+        if selector_needs_counter(self.strategy):  # sentence blocks: new nodes that name their sources
+            self._last = replace(selection, chosen=tuple(chosen), context_tokens=exact)
+            return [_block_node(c, nodes) for c in chosen]
         keep = [int(c.chunk.chunk_id) for c in chosen]
         self._last = replace(
             selection,
@@ -179,6 +185,20 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
             },
         )
         return [nodes[i] for i in keep]
+
+
+def _block_node(block: Candidate, nodes: list[NodeWithScore]) -> NodeWithScore:
+    """An evidence block (one document's chosen sentences under its title) as a llama-index node."""
+    sources = [nodes[int(i)].node.node_id for i in block.chunk.metadata.get("source_chunk_ids", [])]
+    meta = {"source_node_ids": sources, "title": block.chunk.metadata.get("title", ""), "granularity": "sentences"}
+    node = TextNode(
+        id_=f"{sources[0] if sources else block.chunk.doc_id}#sentences",
+        text=block.chunk.text,
+        metadata=meta,
+        excluded_llm_metadata_keys=list(meta),
+        excluded_embed_metadata_keys=list(meta),
+    )
+    return NodeWithScore(node=node, score=block.score)
 
 
 class RagEngineEmbedding(BaseEmbedding):

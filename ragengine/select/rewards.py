@@ -10,6 +10,9 @@ are functions of the *set* of indices (order is ignored), so a search may cache 
   ``gain`` updates a state in O(|query terms|).
 - ``EmbeddingReward``: cosine relevance to the query minus a redundancy penalty between the
   chosen chunks; needs ``query_vector`` and ``chunk_vectors``. Preparing costs O(n^2 d).
+- ``EvidenceReward``: the probability that the chosen chunks hold the answer: a noisy-or over
+  the trained evidence scorer's probabilities of their sentences (a sentence that two
+  overlapping chunks share counts once). Preparing costs one scoring pass (~20 ms for 30 chunks).
 - ``JudgedReward``: the hook for a generator-judged reward (an LLM grading a context); it
   only adapts a caller's judge function, it makes no LLM call itself.
 
@@ -32,7 +35,7 @@ import numpy as np
 
 from ragengine.errors import InvalidInput
 from ragengine.select.base import SelectionInput
-from ragengine.text import stem_words, terms
+from ragengine.text import sentence_spans, stem_words, terms
 from ragengine.types import Candidate
 
 
@@ -277,10 +280,50 @@ class RankedCoverageReward(CoverageReward):
 
 
 RewardFactory = Callable[[SelectionInput], Callable[[Sequence[int]], float]]
+
+
+class EvidenceReward:
+    """``1 - prod(1 - p_s)`` over the distinct sentences of the chosen chunks (p from the evidence scorer).
+
+    A sentence repeated in overlapping chunks of one document counts once, with its best probability.
+    """
+
+    def __init__(self, inp: SelectionInput) -> None:
+        from ragengine.evidence.scorer import EvidenceScorer
+
+        texts: dict[tuple[str, str], int] = {}
+        passages, members = [], []
+        for c in inp.candidates:
+            sents = [" ".join(c.chunk.text[a:b].split()) for a, b in sentence_spans(c.chunk.text)]
+            passages.append(sents)
+            members.append([texts.setdefault((c.chunk.doc_id, t), len(texts)) for t in sents])
+        p = EvidenceScorer().score(inp.query, passages, [c.score for c in inp.candidates], list(range(len(passages))))
+        log_miss = np.zeros(len(texts))  # a sentence in several chunks of a document: its best probability
+        flat = np.asarray([m for ms in members for m in ms], dtype=np.int64)
+        np.minimum.at(log_miss, flat, np.log1p(-np.clip(p, 0.0, 1.0 - 1e-12)))
+        self.log_miss, self.members = log_miss, [np.asarray(m, dtype=np.int64) for m in members]
+
+    def __call__(self, indices: Sequence[int]) -> float:
+        if not indices:
+            return 0.0
+        covered = np.unique(np.concatenate([self.members[i] for i in indices]))
+        return float(1.0 - np.exp(self.log_miss[covered].sum()))
+
+    def score_extensions(self, base: Sequence[int], extras: Sequence[int]) -> np.ndarray:
+        have = set(np.concatenate([self.members[i] for i in base]).tolist()) if base else set()
+        base_log = float(self.log_miss[sorted(have)].sum()) if have else 0.0
+        out = np.empty(len(extras))
+        for k, j in enumerate(extras):
+            new = [m for m in self.members[j].tolist() if m not in have]
+            out[k] = 1.0 - math.exp(base_log + float(self.log_miss[new].sum()))
+        return out
+
+
 REWARDS: dict[str, Callable[..., Callable[[Sequence[int]], float]]] = {
     "coverage": CoverageReward,
     "ranked_coverage": RankedCoverageReward,
     "embedding": EmbeddingReward,
+    "evidence": EvidenceReward,
 }
 
 

@@ -66,6 +66,21 @@ def test_query_pipeline_sends_only_the_chosen_nodes_within_budget(xquad_index: V
 
 
 @pytest.mark.integration
+def test_evidence_sends_one_titled_block_per_document_within_budget(xquad_index: VectorStoreIndex) -> None:
+    post = TokenBudgetPostprocessor(budget_tokens=96, strategy="evidence")
+    engine = xquad_index.as_query_engine(llm=MockLLM(), similarity_top_k=10, node_postprocessors=[post])
+    response = engine.query("How many points did the Panthers defense surrender?")
+    sel = post.last_selection
+    assert sel is not None and sel.strategy == "evidence"
+    context = _context_of(str(response.response))
+    assert get_token_counter("smollm2-135m-instruct").count(context) == sel.context_tokens <= 96
+    blocks = [n.node for n in response.source_nodes]
+    assert blocks and len({b.metadata["title"] for b in blocks}) == len(blocks)  # one block per document
+    assert context.startswith(blocks[0].metadata["title"] + "\n")
+    assert "308" in context  # the sentence that answers it ("allowing just 308 points") is chosen
+
+
+@pytest.mark.integration
 def test_every_strategy_keeps_the_budget_on_real_nodes(xquad_index: VectorStoreIndex) -> None:
     retriever = xquad_index.as_retriever(similarity_top_k=12)
     nodes = retriever.retrieve("Which city hosted the Super Bowl and who won it?")
@@ -76,7 +91,9 @@ def test_every_strategy_keeps_the_budget_on_real_nodes(xquad_index: VectorStoreI
             kept = post.postprocess_nodes(nodes, query_str="Which city hosted the Super Bowl and who won it?")
             text = "\n\n".join(n.node.get_content(metadata_mode=MetadataMode.LLM).strip() for n in kept)
             assert counter.count(text) <= budget, (strategy, budget)
-            assert {n.node.node_id for n in kept} <= {n.node.node_id for n in nodes}
+            ids = {n.node.node_id for n in nodes}
+            for n in kept:  # a node given, or (evidence) a block of sentences naming the nodes it came from
+                assert n.node.node_id in ids or set(n.node.metadata["source_node_ids"]) <= ids
 
 
 @pytest.mark.integration

@@ -63,6 +63,18 @@ def test_missing_index_gives_a_message(env: Path, monkeypatch: pytest.MonkeyPatc
     assert any("No index named 'nope'" in e.value for e in at.error)
 
 
+def test_why_page_shows_each_sentences_probability_and_fate(env: Path) -> None:
+    at = _ask(_app(), "What is the capital of Italy?", strategy="evidence", budget=32)
+    at.sidebar.radio(key="page").set_value("Why")
+    at.run()
+    assert not at.exception
+    sentences = at.dataframe[1].value
+    assert "selected" in sentences["fate"].tolist()
+    best = sentences.iloc[0]
+    assert best["fate"] == "selected" and "Rome" in best["sentence"] and 0 < best["p"] <= 1
+    assert any("P(answer in context)" in c.value for c in at.caption)
+
+
 def test_why_page_lists_fates_draws_the_tree_and_reruns_selection(env: Path) -> None:
     at = _ask(_app(), "Which river flows north into the sea?", strategy="mcts", budget=16)
     at.sidebar.radio(key="page").set_value("Why")

@@ -8,7 +8,8 @@ BM25 only; 30 candidates each). Every method then re-runs only selection on thos
 (``Engine.ask(..., retrieved=r)``, no generator), so methods are compared on identical inputs:
 
 - chunk level: ``topk`` (rank order, stop at the first that does not fit), ``greedy`` (rank
-  order, skip what does not fit), ``mcts`` (today's default reward), ``dense`` and ``bm25``
+  order, skip what does not fit), ``mcts`` (today's default reward), ``mcts-evidence`` (MCTS
+  whose reward is the evidence noisy-or of the chunks' sentences), ``dense`` and ``bm25``
   (greedy over dense-only / BM25-only candidates);
 - sentence level, one shared scorer: ``evidence`` (greedy by noisy-or gain per token, adaptive
   stop), ``evidence-full`` (the same without the adaptive stop), ``evidence-rank``
@@ -61,7 +62,7 @@ from ragengine.select.evidence import EvidenceSelector
 from ragengine.types import Retrieved
 
 BUDGETS = (64, 128, 192, 256, 512, 1024)
-CHUNK_METHODS = ("topk", "greedy", "mcts", "dense", "bm25")
+CHUNK_METHODS = ("topk", "greedy", "mcts", "mcts-evidence", "dense", "bm25")
 EVIDENCE_METHODS = ("evidence", "evidence-full", "evidence-rank", "evidence-prune")
 METHODS = (*CHUNK_METHODS, *EVIDENCE_METHODS)
 TUNE_ARTICLES = (19, 24)
@@ -112,7 +113,9 @@ def evaluate(
                 if sel is not None:
                     ans = eng.ask(ex.question, b, selector=sel, retrieved=given)
                 else:
-                    ans = eng.ask(ex.question, b, strategy="mcts" if m == "mcts" else "greedy", retrieved=given)
+                    ans = eng.ask(
+                        ex.question, b, strategy="mcts" if m.startswith("mcts") else "greedy", retrieved=given
+                    )
                 cpu_ms = (time.process_time() - cpu) * 1000
                 stats = ans.trace["selection"]["stats"]
                 col = cols[f"{m}@{b}"]
@@ -190,6 +193,7 @@ def run(a: argparse.Namespace, argv: Sequence[str] | None) -> dict[str, Any]:
             "hybrid": hybrid,
             "dense": hybrid.with_config(retrieval="dense", reranker="none"),
             "bm25": hybrid.with_config(retrieval="bm25", reranker="none"),
+            "mcts-evidence": hybrid.with_config(selector_options={"mcts": {"reward": "evidence"}}),
         }
         examples = _examples(spec, data, a.split, a.questions)
         t = time.perf_counter()

@@ -18,6 +18,7 @@ LABELS = {
     "topk": "top-k chunks",
     "greedy": "greedy chunks",
     "mcts": "MCTS chunks",
+    "mcts-evidence": "MCTS chunks, evidence reward",
     "dense": "dense-only chunks",
     "bm25": "BM25-only chunks",
     "evidence": "evidence (gain/token, adaptive stop)",

@@ -85,3 +85,13 @@ def test_fit_layout_never_exceeds_the_budget_and_never_mixes_documents(
         assert all(r["chunk_id"] in {c.chunk.chunk_id for c in cands if c.chunk.doc_id == block.chunk.doc_id}
                    for r in block.chunk.metadata["sentences"])  # fmt: skip
     assert len({b.chunk.doc_id for b in out}) == len(out)
+
+
+def test_cluster_excerpts_and_summaries_are_not_split() -> None:
+    cands = [
+        cand("x", "cluster-3", "Sky launched in 1998. Oil prices rose.", 0, granularity="excerpt"),
+        cand("a0", "A", "Sky launched in 1998.", 1),
+        cand("m", "B", "A member chunk.", 2, granularity="member"),
+    ]
+    units = split_units(cands, WhitespaceCounter())
+    assert [(s.candidate, s.group) for s in units.sentences] == [(1, "A"), (2, "B")]
