@@ -2,8 +2,9 @@
 
 The contexts are split into lines and sentences; title and heading lines are skipped (evidence
 blocks start with their document's title). Sentences are scored by the summed inverse frequency
-(within the context) of the question's content words they contain, ties to the earlier sentence. Costs no LLM tokens; used when no
-LLM is installed, and a useful floor for what retrieval alone delivers.
+(within the context) of the question's content words they contain, ties to the earlier sentence.
+Costs no LLM tokens; used when no LLM is installed, and a useful floor for what retrieval alone
+delivers.
 """
 
 from __future__ import annotations
