@@ -145,13 +145,16 @@ class Engine:
         strategy: str | None = None,
         selector: Selector | None = None,
         retrieved: Retrieved | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer under ``budget`` (a Budget or an int of context tokens).
 
         ``retrieved`` (from ``engine.retrieve(question)``) skips retrieval: a what-if over budgets or
         strategies then re-runs only selection (and generation, if a generator is set).
+        ``on_text`` receives the answer as the reader writes it (for streaming).
         """
-        return self.pipeline(strategy, selector).run(question, _as_budget(budget), retrieved=retrieved)
+        pipe = self.pipeline(strategy, selector)
+        return pipe.run(question, _as_budget(budget), retrieved=retrieved, on_text=on_text)
 
     def retrieve(self, question: str) -> Retrieved:
         """The fused candidates for ``question`` (no selection, no generation)."""

@@ -18,7 +18,7 @@ Candidates passed in (``retrieved=``, from ``Pipeline.retrieve``) give the path 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -175,9 +175,19 @@ class Pipeline:
         return route
 
     def run(
-        self, question: str, budget: Budget, *, retrieved: Retrieved | None = None, trace_candidates: bool = True
+        self,
+        question: str,
+        budget: Budget,
+        *,
+        retrieved: Retrieved | None = None,
+        trace_candidates: bool = True,
+        on_text: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer ``question``; pass ``retrieved`` (from ``retrieve``) to re-run only selection and generation."""
+        """Answer ``question``; pass ``retrieved`` (from ``retrieve``) to re-run only selection and generation.
+
+        ``on_text`` receives the answer as it is generated (piece by piece from a generator that
+        streams, ``streams = True``; in one piece from any other).
+        """
         question = check_question(question)
         if not isinstance(budget, Budget):
             raise InvalidInput(f"budget must be a ragengine.Budget, got {type(budget).__name__}")
@@ -250,7 +260,13 @@ class Pipeline:
             trace["abstained"] = True
         else:
             with charged(ledger, "generate") as spend:
-                gen = s.generator.generate(question, [c.chunk.text for c in chosen], max_tokens=st.max_new_tokens)
+                texts = [c.chunk.text for c in chosen]
+                if on_text is not None and getattr(s.generator, "streams", False):
+                    gen = s.generator.generate(question, texts, max_tokens=st.max_new_tokens, on_text=on_text)  # type: ignore[call-arg]
+                else:
+                    gen = s.generator.generate(question, texts, max_tokens=st.max_new_tokens)
+                    if on_text is not None and gen.text:
+                        on_text(gen.text)
                 spend.tokens_in, spend.tokens_out, spend.llm_calls = (
                     gen.prompt_tokens,
                     gen.completion_tokens,

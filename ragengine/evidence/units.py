@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ragengine.cluster.sentences import sentence_spans
+from ragengine.text import sentence_spans
 from ragengine.tokens import TokenCounter
 from ragengine.types import Candidate, Chunk
 

@@ -17,7 +17,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import atexit
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,22 +134,37 @@ class LlamaCppGenerator:
         self._overhead = (question, max(empty, probe))
         return self._overhead[1]
 
+    streams = True  # generate(..., on_text=f) calls f with each new piece of the answer
+
     @staticmethod
-    def _answer_ended(llm: Any, n_prompt: int) -> Any:
+    def _answer_ended(llm: Any, n_prompt: int, emit: Callable[[str], None] | None = None) -> Any:
         """Stop at the first newline after a line with content (the end of turn also stops): a
         newline before any content ("The answer is:\\n1998") does not end the answer."""
         from llama_cpp import StoppingCriteriaList
 
         def ended(input_ids: Any, logits: Any) -> bool:
             text = llm.detokenize(list(input_ids[n_prompt:])).decode("utf-8", "ignore")
+            if emit is not None:
+                emit(text)
             if "\n" not in text:
                 return False
             return bool(clean_answer(text[: text.rindex("\n")]))
 
         return StoppingCriteriaList([ended])
 
-    def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
+    def generate(
+        self,
+        question: str,
+        contexts: Sequence[str],
+        *,
+        max_tokens: int | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Generation:
+        """The reader's answer; ``on_text`` receives the answer as it is decoded, piece by piece
+        (each piece extends the cleaned answer so far; the pieces join to the returned text unless
+        a preamble was stripped after it had been sent)."""
         llm = self.load()
+        emit = _Emitter(on_text) if on_text is not None else None
         prompt = self.render(chat_messages(question, contexts))
         budget = max_tokens if max_tokens is not None else self.max_tokens
         if len(prompt) + budget > self.n_ctx:
@@ -166,12 +181,14 @@ class LlamaCppGenerator:
                     max_tokens=budget,
                     seed=self.seed,
                     stop=[llm._model.token_get_text(llm.token_eos())],
-                    stopping_criteria=self._answer_ended(llm, len(prompt)),
+                    stopping_criteria=self._answer_ended(llm, len(prompt), emit),
                 )
             except ValueError as e:  # llama.cpp raises ValueError when the prompt exceeds n_ctx
                 raise GenerationError(f"llama.cpp refused the prompt: {e}; lower the budget or raise n_ctx") from e
         usage = out.get("usage") or {}
         text = out["choices"][0].get("text") or ""
+        if emit is not None:
+            emit(text)
         return Generation(
             text=clean_answer(text),
             prompt_tokens=int(usage.get("prompt_tokens", 0)),
@@ -179,3 +196,17 @@ class LlamaCppGenerator:
             llm_calls=1,
             model=self.model_name,
         )
+
+
+class _Emitter:
+    """Sends the growth of the cleaned answer: each call passes the raw text decoded so far."""
+
+    def __init__(self, on_text: Callable[[str], None]) -> None:
+        self.on_text, self.sent = on_text, ""
+
+    def __call__(self, raw: str) -> None:
+        cut = raw.find("\n", len(raw) - len(raw.lstrip()))
+        current = clean_answer(raw if cut < 0 else raw[:cut])
+        if current.startswith(self.sent) and len(current) > len(self.sent):
+            self.on_text(current[len(self.sent) :])
+            self.sent = current
