@@ -143,8 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     from ragengine.cli.offline import add_offline_commands
+    from ragengine.cli.serving import add_serve_command
 
     add_offline_commands(sub)
+    add_serve_command(sub)
 
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("name")

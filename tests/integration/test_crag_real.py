@@ -57,14 +57,14 @@ def test_crag_candidates_keep_budget_and_cite_sources(crag_demo: Path) -> None:
             assert set(context_doc_ids(c.chunk)) <= doc_ids
         crag = replace(out, query_vector=None)
         for budget in (64, 128):
-            ans = eng.ask(ex.question, Budget(context_tokens=budget), retrieved=crag)
+            ans = eng.ask(ex.question, Budget(context_tokens=budget), retrieved=crag, strategy="greedy")
             assert ans.cost.context_tokens <= budget
-        ans = eng.ask(ex.question, Budget(context_tokens=96), retrieved=crag)
+        ans = eng.ask(ex.question, Budget(context_tokens=96), retrieved=crag, strategy="greedy")
         crag_hits += answer_in_context(format_context([c.text for c in ans.citations]), ex.answers)
-        plain = eng.ask(ex.question, Budget(context_tokens=96), retrieved=ret)
+        plain = eng.ask(ex.question, Budget(context_tokens=96), retrieved=ret, strategy="greedy")
         plain_hits += answer_in_context(format_context([c.text for c in plain.citations]), ex.answers)
         assert any(granularity(c.chunk) == "excerpt" for c in out.candidates)
-    # sentence excerpts fit a 96-token budget where whole 128-token chunks mostly cannot
+    # for chunk selection, sentence excerpts fit a 96-token budget where whole 128-token chunks mostly cannot
     assert crag_hits > plain_hits
 
 

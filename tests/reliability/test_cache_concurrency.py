@@ -79,7 +79,7 @@ def test_a_cache_that_cannot_be_written_still_answers(
         first = eng.ask("What is the capital of Italy?", 30)
         again = eng.ask("What is the capital of Italy?", 30)
         other = eng.ask("Where is the Nile?", 30)
-    assert first.text == "Rome is the capital of Italy." and first.trace["path"] == "retrieve"
+    assert first.text.endswith("Rome is the capital of Italy.") and first.trace["path"] == "retrieve"
     assert again.trace["path"] == "cache" and again.text == first.text  # served from memory
     assert other.text
     warnings = [r for r in caplog.records if "cannot be written" in r.getMessage()]

@@ -66,7 +66,8 @@ def test_llama_prompt_opens_only_the_template_turns(tmp_path: Path) -> None:
 def test_injected_documents_do_not_steer_the_answer_and_the_ledger_counts_what_was_sent(tmp_path: Path) -> None:
     Engine.build_index([_corpus(tmp_path / "docs")], "inj", root=tmp_path / "idx", chunk_size=64)
     engine = Engine.from_index("inj", root=tmp_path / "idx", generator="llm")
-    answer = engine.ask("When was Sky Digital launched?", Budget(context_tokens=256))
+    # whole chunks, so the payloads reach the prompt (sentence evidence mostly leaves them out)
+    answer = engine.ask("When was Sky Digital launched?", Budget(context_tokens=256), strategy="greedy")
     assert "PWNED" not in answer.text
     assert any("PWNED" in c.text for c in answer.citations)  # the payloads were in the prompt
     sent = format_context([c.text for c in answer.citations])
