@@ -71,7 +71,8 @@ def title_of(chunk: Chunk) -> str:
         base = chunk.doc_id.split("#", 1)[0]
         name = PurePath(base).name or base
         stem = PurePath(name).stem if "." in name and not name.startswith(".") else name
-        title = stem.replace("_", " ").strip() or chunk.doc_id
+        title = stem.strip() or chunk.doc_id
+    title = title.replace("_", " ")  # Wikipedia-style ids and titles (Sky_(United_Kingdom))
     headings = chunk.metadata.get("headings")
     if isinstance(headings, str) and headings.strip():
         title = f"{title} > {headings.strip()}"

@@ -163,9 +163,17 @@ class LlamaCppGenerator:
         """The reader's answer; ``on_text`` receives the answer as it is decoded, piece by piece
         (each piece extends the cleaned answer so far; the pieces join to the returned text unless
         a preamble was stripped after it had been sent)."""
+        return self._run(self.render(chat_messages(question, contexts)), max_tokens, on_text)
+
+    def complete(
+        self, prompt: str, *, max_tokens: int | None = None, on_text: Callable[[str], None] | None = None
+    ) -> Generation:
+        """An integration's own prompt (its template, its context) sent as one user turn."""
+        return self._run(self.render([{"role": "user", "content": prompt}]), max_tokens, on_text)
+
+    def _run(self, prompt: list[int], max_tokens: int | None, on_text: Callable[[str], None] | None) -> Generation:
         llm = self.load()
         emit = _Emitter(on_text) if on_text is not None else None
-        prompt = self.render(chat_messages(question, contexts))
         budget = max_tokens if max_tokens is not None else self.max_tokens
         if len(prompt) + budget > self.n_ctx:
             raise GenerationError(

@@ -135,7 +135,7 @@ def test_a_full_queue_answers_429_at_once(tiny_index: Path) -> None:
     eng = Engine.from_index(tiny_index, generator=SlowEcho(1.0))
     for base in _serve({"tiny": eng}, ServeSettings(queue_size=0)):
 
-        async def burst() -> list[int]:
+        async def burst(base: str = base) -> list[int]:
             async with httpx.AsyncClient(base_url=base, timeout=30) as c:
                 body = {"index": "tiny", "question": "What is the capital of Italy?", "budget": 24}
                 return [r.status_code for r in await asyncio.gather(*(c.post("/v1/ask", json=body) for _ in range(3)))]
