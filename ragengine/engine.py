@@ -208,11 +208,14 @@ class Engine:
         on_progress: Callable[[str, int, int], None] | None = None,
         clusters: bool = False,
         cluster_options: dict[str, Any] | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
     ) -> Manifest:
         """Index files, folders or Documents into ``root/name`` atomically; returns the manifest.
 
         ``clusters=True`` also builds CRAG clusters with extractive summaries (``cluster_options``
         go to ``ragengine.cluster.build_clusters``, e.g. ``{"summary": "abstractive", "generator": g}``).
+        ``include`` / ``exclude`` are glob patterns over the files of the folders given (``*.md``).
         """
         from ragengine.indexing import index_paths
 
@@ -231,6 +234,8 @@ class Engine:
             on_progress=on_progress,
             clusters=clusters,
             cluster_options=cluster_options,
+            include=include,
+            exclude=exclude,
         )
 
     def add_clusters(self, **options: Any) -> dict[str, Any]:

@@ -231,8 +231,13 @@ def index_paths(
     on_progress: Callable[[str, int, int], None] | None = None,
     clusters: bool = False,
     cluster_options: dict[str, Any] | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> Manifest:
-    """Load files and folders (or take Documents), then ``build_index`` them into ``root/name``."""
+    """Load files and folders (or take Documents), then ``build_index`` them into ``root/name``.
+
+    ``include`` / ``exclude``: glob patterns over the files of the folders given (``*.md``, ``img/*``).
+    """
     items = list(paths) if not isinstance(paths, list) else paths
     chunker = Chunker(get_token_counter(tokenizer), chunk_size, chunk_overlap)
     if items and all(isinstance(p, Document) for p in items):
@@ -240,7 +245,8 @@ def index_paths(
         sources: list[str] = []
     else:
         sources = [str(p) for p in items]
-        docs = iter_documents(items, text_field=text_field, report=report)  # type: ignore[arg-type]
+        files: list[Any] = list(items)
+        docs = iter_documents(files, text_field=text_field, report=report, include=include, exclude=exclude)
     return build_index(
         docs,
         name,

@@ -160,6 +160,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         progress=True,
         report=report,
         clusters=args.clusters,
+        include=args.include,
+        exclude=args.exclude,
     )
     secs = time.perf_counter() - t
     for path, why in report.skipped:

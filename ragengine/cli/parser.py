@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", default="smollm2-135m-instruct")
     p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
     p.add_argument("--clusters", action="store_true", help="also build CRAG clusters with extractive summaries")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB", help="index only matching files (*.md)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out (img/*)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("cluster", help="build (or rebuild) the CRAG clusters of an existing index")

@@ -14,10 +14,11 @@ warning naming it (``LoadReport.skipped``), never half-indexed; nothing else is 
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import html
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -212,13 +213,39 @@ def _beir_folder(folder: Path) -> Iterator[Document]:
         yield Document(doc_id, body, {"source": str(folder), "title": title})
 
 
-def _files_under(path: Path) -> Iterator[Path]:
+def _files_under(path: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> Iterator[Path]:
+    """Files of ``path`` (itself if a file), hidden ones left out, filtered by glob patterns.
+
+    A pattern matches a file's path relative to the folder given (``docs/*.md`` style, ``/``
+    separated) or its name alone (``*.md``); ``include`` keeps only matches (all files when
+    empty), ``exclude`` drops matches.
+    """
     if path.is_file():
         yield path
         return
     for p in sorted(path.rglob("*")):
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts):
-            yield p
+        rel = p.relative_to(path)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+
+        def hit(patterns: Sequence[str], rel: Path = rel, name: str = p.name) -> bool:
+            return any(fnmatch.fnmatchcase(rel.as_posix(), g) or fnmatch.fnmatchcase(name, g) for g in patterns)
+
+        if (include and not hit(include)) or hit(exclude):
+            continue
+        yield p
+
+
+def check_globs(patterns: Sequence[str], what: str) -> tuple[str, ...]:
+    """``patterns`` as a tuple, refusing empty or non-string ones with the fix."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    out = []
+    for g in patterns:
+        if not isinstance(g, str) or not g.strip():
+            raise InvalidInput(f"{what} patterns must be non-empty glob strings such as '*.md', got {g!r}")
+        out.append(g.strip())
+    return tuple(out)
 
 
 def iter_documents(
@@ -227,9 +254,15 @@ def iter_documents(
     text_field: str = "text",
     stream_bytes: int = STREAM_BYTES,
     report: LoadReport | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
 ) -> Iterator[Document]:
-    """Yield Documents from files and folders; a folder with ``corpus.jsonl`` is read as BEIR."""
+    """Yield Documents from files and folders; a folder with ``corpus.jsonl`` is read as BEIR.
+
+    ``include`` / ``exclude``: glob patterns over the files found in folders (see ``_files_under``).
+    """
     report = report if report is not None else LoadReport()
+    include, exclude = check_globs(include, "include"), check_globs(exclude, "exclude")
     for raw in paths:
         root = Path(raw)
         if not root.exists():
@@ -240,7 +273,7 @@ def iter_documents(
                 report.documents += 1
                 yield d
             continue
-        for p in _files_under(root):
+        for p in _files_under(root, include, exclude):
             suffix = p.suffix.lower()
             if suffix not in SUPPORTED:
                 if root.is_file():
