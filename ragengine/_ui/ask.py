@@ -52,7 +52,14 @@ def page_ask() -> None:
         return
     ans = last["answer"]
     st.subheader("Answer")
-    st.markdown(f"> {ans['answer'] or '*(dry run: context selected, nothing generated)*'}")
+    st.markdown(f"#### {ans['answer']}" if ans["answer"] else "*(dry run: context selected, nothing generated)*")
+    sel, cost = ans["trace"].get("selection", {}), ans["cost"]
+    stats = sel.get("stats", {})
+    evidence = f" · P(answer in context) {stats['value']}" if "value" in stats else ""
+    st.caption(
+        f"spent {cost['context_tokens']} of {sel.get('context_budget', last['budget'])} context tokens · "
+        f"{cost['total_tokens']} LLM tokens · {cost['ms']:.0f} ms{evidence}"
+    )
     note = ans["trace"].get("selection", {}).get("reason")
     if note:
         st.info(note)

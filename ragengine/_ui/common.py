@@ -55,16 +55,18 @@ def pick_index(key: str) -> str | None:
 
 
 def ledger_view(cost: dict[str, Any]) -> None:
+    priced = cost["usd"] > 0  # a column of zero dollars says nothing (the local reader is free)
+    fields = ("tokens_in", "tokens_out", "llm_calls", "ms", *(("usd",) if priced else ()))
     rows = [
-        {"stage": k, **{f: v[f] for f in ("tokens_in", "tokens_out", "llm_calls", "ms", "usd")}}
-        for k, v in cost["stages"].items()
+        {"stage": k, **{f: round(v[f], 1) if f == "ms" else v[f] for f in fields}} for k, v in cost["stages"].items()
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
-    metric = st.radio("Chart", ["ms", "tokens_in", "tokens_out", "usd"], horizontal=True, key="ledger_metric")
+    charts = ["ms", "tokens_in", "tokens_out", *(["usd"] if priced else [])]
+    metric = st.radio("Chart", charts, horizontal=True, key="ledger_metric")
     st.bar_chart({r["stage"]: r[metric] for r in rows}, horizontal=True)
     st.caption(
         f"context {cost['context_tokens']} tokens · LLM total {cost['total_tokens']} tokens · "
-        f"{cost['llm_calls']} LLM calls · {cost['ms']:.0f} ms · ${cost['usd']:.5f}"
+        f"{cost['llm_calls']} LLM calls · {cost['ms']:.0f} ms" + (f" · ${cost['usd']:.5f}" if priced else "")
     )
 
 
