@@ -26,8 +26,10 @@ def page_ask() -> None:
     rewrite = d2.selectbox("Query rewrite", REWRITE_MODES, key="rewrite", help="llm needs the llm generator")
     cache = d3.toggle("Answer cache", value=False, key="cache", help="serve repeated questions without LLM tokens")
     budget = st.slider("Context budget (tokens)", 16, 2048, 256, step=16, key="budget")
-    question = st.text_input("Question", key="question")
-    if st.button("Ask", type="primary", key="ask_button"):
+    with st.form("ask_form", border=False):  # Enter in the question box asks, as the button does
+        question = st.text_input("Question", key="question")
+        asked = st.form_submit_button("Ask", type="primary", key="ask_button")
+    if asked:
         if not question.strip():
             st.warning("Type a question first.")
             return
