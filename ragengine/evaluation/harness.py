@@ -117,14 +117,19 @@ class _Runner:
         other.backend = generator_backend(gen.inner, other, self.cfg.max_new_tokens)
         return other.build()
 
-    def selector(self, strategy: str) -> Any:
+    def selector(self, strategy: str, counter: Any = None) -> Any:
+        """The selector ``strategy`` names; sentence-level ones count with ``counter`` (the engine's)."""
         if strategy == "topk":
             from ragengine.evaluation.baselines import TopKSelector
 
             return TopKSelector()
+        from ragengine.select.evidence import selector_needs_counter
         from ragengine.select.registry import get_selector
 
-        return get_selector(strategy, **self.cfg.strategy_options.get(strategy, {}))
+        options = dict(self.cfg.strategy_options.get(strategy, {}))
+        if selector_needs_counter(strategy):
+            options.setdefault("counter", counter)
+        return get_selector(strategy, **options)
 
 
 @dataclass
@@ -251,7 +256,7 @@ def _run(
                             retrieved = setup.engine.retrieve(ex.question)
                             retrieve_ms = (time.perf_counter() - t) * 1000
                             retrieval = retrieval_scores(ranked_doc_ids(retrieved), ex, cfg.recall_k)
-                        sel = run.selector(s)
+                        sel = run.selector(s, setup.engine.counter)
                         rec = ask_record(cfg, setup, sel, ds, ex, s, b, retrieved, retrieve_ms, retrieval)
                     rec["session"] = session["index"]
                     rec["finished_at"] = round(time.time(), 3)

@@ -594,3 +594,15 @@ def test_two_processes_from_both_ends_merge_into_the_whole_run(tiny_config: Path
     merged = run_eval(tiny_config, results_dir=a, progress=False)
     assert merged.new_records == 0 and merged.records == whole.records
     assert comparable(merged.json_path) == comparable(whole.json_path)
+
+
+def test_the_evidence_strategy_runs_in_the_harness_within_its_budgets(tmp_path: Path) -> None:
+    data = squad_file(tmp_path / "tiny.json")
+    cfg = tmp_path / "ev.toml"
+    cfg.write_text(
+        config_text(tmp_path, data).replace('["topk", "greedy", "mcts", "llamaindex"]', '["greedy", "evidence"]')
+    )
+    res = run_eval(cfg, results_dir=tmp_path / "out", progress=False)
+    records = validate_report(res.json_path)["records"]
+    evidence = [r for r in records if r["strategy"] == "evidence"]
+    assert len(evidence) == 6 * 3 and all(0 < r["context_tokens"] <= r["budget"] for r in evidence)
