@@ -7,12 +7,11 @@ The plot draws the same as lines against the budget (log scale), with the oracle
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ragengine.evaluation.report.plots import pyplot, save
-from ragengine.evaluation.report.selection import clean
+from ragengine.evaluation.report.selection import write_report
 
 LABELS = {
     "topk": "top-k chunks",
@@ -107,9 +106,4 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 def write_outputs(results: dict[str, Any], out: Path) -> tuple[Path, Path, Path]:
     """``<out>.json`` (summaries + per-question columns), ``<out>.md`` and ``<out>.png``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    paths = out.with_suffix(".json"), out.with_suffix(".md"), out.with_suffix(".png")
-    paths[0].write_text(json.dumps(clean(results), separators=(",", ":")) + "\n", encoding="utf-8")
-    paths[1].write_text(render_markdown(results), encoding="utf-8")
-    plot(results, paths[2])
-    return paths
+    return write_report(results, out, render_markdown, plot)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,21 @@ def clean(x: Any) -> Any:
     return x
 
 
-def write_outputs(results: dict[str, Any], out: Path) -> tuple[Path, Path, Path]:
-    """``<out>.json`` (summaries + per-question columns), ``<out>.md`` and ``<out>.png``."""
+def write_report(
+    results: dict[str, Any],
+    out: Path,
+    render: Callable[[dict[str, Any]], str],
+    draw: Callable[[dict[str, Any], Path], None],
+) -> tuple[Path, Path, Path]:
+    """``<out>.json`` (the results, JSON-clean), ``<out>.md`` (``render``) and ``<out>.png`` (``draw``)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     paths = out.with_suffix(".json"), out.with_suffix(".md"), out.with_suffix(".png")
     paths[0].write_text(json.dumps(clean(results), separators=(",", ":")) + "\n", encoding="utf-8")
-    paths[1].write_text(render_markdown(results), encoding="utf-8")
-    plot(results, paths[2])
+    paths[1].write_text(render(results), encoding="utf-8")
+    draw(results, paths[2])
     return paths
+
+
+def write_outputs(results: dict[str, Any], out: Path) -> tuple[Path, Path, Path]:
+    """``<out>.json`` (summaries + per-question columns), ``<out>.md`` and ``<out>.png``."""
+    return write_report(results, out, render_markdown, plot)
