@@ -34,7 +34,6 @@ from ragengine.retrieve.base import Retriever
 from ragengine.retrieve.hybrid import HybridRetriever
 from ragengine.rewrite.base import Rewriter
 from ragengine.select.base import Selector
-from ragengine.select.evidence import selector_needs_counter
 from ragengine.select.registry import get_selector
 from ragengine.tokens import TokenCounter, get_token_counter
 
@@ -266,10 +265,7 @@ class StageFactory:
             sel: Selector = self._built["selector"]
             return sel
         name = strategy or self.config.strategy
-        options = dict(self.config.selector_options.get(name, {}))
-        if selector_needs_counter(name):  # sentence-level selection counts sentences with the reader's tokenizer
-            options.setdefault("counter", self.counter)
-        return get_selector(name, **options)
+        return get_selector(name, counter=self.counter, **self.config.selector_options.get(name, {}))
 
     def stages(self, strategy: str | None = None, selector: Selector | None = None) -> Stages:
         """The bundle for one pipeline: ``selector`` (an object) or ``strategy`` (a name) picks the selector."""

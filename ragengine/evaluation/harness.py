@@ -123,13 +123,9 @@ class _Runner:
             from ragengine.evaluation.baselines import TopKSelector
 
             return TopKSelector()
-        from ragengine.select.evidence import selector_needs_counter
         from ragengine.select.registry import get_selector
 
-        options = dict(self.cfg.strategy_options.get(strategy, {}))
-        if selector_needs_counter(strategy):
-            options.setdefault("counter", counter)
-        return get_selector(strategy, **options)
+        return get_selector(strategy, counter=counter, **self.cfg.strategy_options.get(strategy, {}))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ragengine.evidence.units import Sentence, Units, header
+from ragengine.evidence.units import Units, header
 from ragengine.text import format_context
 from ragengine.tokens import TokenCounter
 from ragengine.types import Candidate, Chunk
@@ -27,23 +27,29 @@ def blocks(
     units: Units, chosen: Sequence[int], probabilities: Sequence[float] | np.ndarray | None = None
 ) -> list[Candidate]:
     """The chosen sentences (indices into ``units.sentences``) as one candidate per document."""
-    by_doc: dict[str, list[Sentence]] = {}
+    by_doc: dict[str, list[int]] = {}
     best: dict[str, int] = {}
-    prob: dict[str, float] = {}
     for i in chosen:
         s = units.sentences[i]
-        by_doc.setdefault(s.group, []).append(s)
+        by_doc.setdefault(s.group, []).append(i)
         best[s.group] = min(best.get(s.group, s.candidate), s.candidate)
-        if probabilities is not None:
-            prob[s.key] = round(float(probabilities[i]), 4)
+
+    def place(i: int) -> tuple[int, int, int]:  # document order: chunk position, chunk, sentence
+        s = units.sentences[i]
+        return units.candidates[s.candidate].chunk.position, s.candidate, s.index
+
     out: list[Candidate] = []
     for rank, doc in enumerate(sorted(by_doc, key=lambda d: best[d])):
-        sents = sorted(by_doc[doc], key=lambda s: (units.candidates[s.candidate].chunk.position, s.candidate, s.index))
-        parts = list(dict.fromkeys(s.text for s in sents))
+        order = sorted(by_doc[doc], key=place)
+        parts = list(dict.fromkeys(units.sentences[i].text for i in order))
         lead = units.candidates[best[doc]]
         refs = [
-            {"chunk_id": units.candidates[s.candidate].chunk.chunk_id, "sentence": s.index, "p": prob.get(s.key)}
-            for s in sents
+            {
+                "chunk_id": units.candidates[units.sentences[i].candidate].chunk.chunk_id,
+                "sentence": units.sentences[i].index,
+                "p": None if probabilities is None else round(float(probabilities[i]), 4),
+            }
+            for i in order
         ]
         text = header(units.titles[doc]) + " ".join(parts)
         chunk = Chunk(

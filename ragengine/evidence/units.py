@@ -1,6 +1,6 @@
 """Retrieved chunks as sentence units: the finer choice a budget can buy, each with its exact cost.
 
-Every candidate chunk is split into sentences (``cluster.sentences.sentence_spans``). A sentence
+Every candidate chunk is split into sentences (``text.sentence_spans``). A sentence
 costs its own tokens in the reader's tokenizer; the first sentence taken from a document also
 pays for that document's header (its title and a newline), because the prompt places evidence in
 one block per document under its title (``layout``). Costs are exact for each piece; the joined
@@ -38,10 +38,6 @@ class Sentence:
     tokens: int
     group: str
 
-    @property
-    def key(self) -> str:
-        return f"{self.candidate}:{self.index}"
-
 
 @dataclass(frozen=True)
 class Units:
@@ -51,6 +47,11 @@ class Units:
     sentences: tuple[Sentence, ...]
     titles: dict[str, str]
     header_tokens: dict[str, int]
+
+    def cost(self, s: Sentence, docs: set[str], separator: int) -> int:
+        """Tokens ``s`` adds to a context that already holds blocks of ``docs``: its own, plus its
+        document's title line and one block separator when it opens that document's block."""
+        return s.tokens + (0 if s.group in docs else self.header_tokens[s.group] + separator)
 
     def passages(self) -> list[list[str]]:
         """Sentence texts per candidate, in candidate order (what ``features.featurize`` takes)."""
@@ -84,6 +85,11 @@ def header(title: str) -> str:
     return f"{title}{HEADER_END}"
 
 
+def sentence_texts(text: str) -> list[str]:
+    """The sentences of ``text``, each with its whitespace collapsed to single spaces."""
+    return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
+
+
 def split_units(candidates: Sequence[Candidate], counter: TokenCounter) -> Units:
     """Every sentence of every candidate (a repeat within a document once, none from a ``MIXED`` text)."""
     sentences: list[Sentence] = []
@@ -92,11 +98,9 @@ def split_units(candidates: Sequence[Candidate], counter: TokenCounter) -> Units
     for j, c in enumerate(candidates):
         if c.chunk.metadata.get("granularity") in MIXED:
             continue
-        text = c.chunk.text
         titles.setdefault(c.chunk.doc_id, title_of(c.chunk))
-        for i, (a, b) in enumerate(sentence_spans(text)):
-            piece = " ".join(text[a:b].split())
-            if piece and (c.chunk.doc_id, piece) not in seen:
+        for i, piece in enumerate(sentence_texts(c.chunk.text)):
+            if (c.chunk.doc_id, piece) not in seen:
                 seen.add((c.chunk.doc_id, piece))
                 sentences.append(Sentence(j, i, piece, max(1, counter.count(piece)), c.chunk.doc_id))
     headers = {doc: counter.count(header(t)) for doc, t in titles.items()}

@@ -227,13 +227,14 @@ def _files_under(path: Path, include: Sequence[str] = (), exclude: Sequence[str]
         rel = p.relative_to(path)
         if not p.is_file() or any(part.startswith(".") for part in rel.parts):
             continue
-
-        def hit(patterns: Sequence[str], rel: Path = rel, name: str = p.name) -> bool:
-            return any(fnmatch.fnmatchcase(rel.as_posix(), g) or fnmatch.fnmatchcase(name, g) for g in patterns)
-
-        if (include and not hit(include)) or hit(exclude):
+        if (include and not _matches(include, rel)) or _matches(exclude, rel):
             continue
         yield p
+
+
+def _matches(patterns: Sequence[str], rel: Path) -> bool:
+    """Whether a glob of ``patterns`` matches the relative path ``rel`` or its file name."""
+    return any(fnmatch.fnmatchcase(rel.as_posix(), g) or fnmatch.fnmatchcase(rel.name, g) for g in patterns)
 
 
 def check_globs(patterns: Sequence[str], what: str) -> tuple[str, ...]:

@@ -102,8 +102,7 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
             raise InvalidInput(f"tokenizer must be a tokenizer name (str), got {tokenizer!r}")
         options = dict(selector_options or {})
         counter = get_token_counter(tokenizer)  # validates the name; the vocabulary loads on the first count
-        extra = {"counter": counter} if selector_needs_counter(strategy) else {}
-        selector = get_selector(strategy, **options, **extra)  # unknown names and bad options fail here
+        selector = get_selector(strategy, counter=counter, **options)  # unknown names and bad options fail here
         fields: dict[str, Any] = {
             "budget_tokens": budget_tokens,
             "strategy": selector.name,
@@ -149,8 +148,7 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
             return []
         counter = get_token_counter(self.tokenizer)
         if self._selector.name != self.strategy:  # the field was reassigned after construction
-            extra = {"counter": counter} if selector_needs_counter(self.strategy) else {}
-            self._selector = get_selector(self.strategy, **self.selector_options, **extra)
+            self._selector = get_selector(self.strategy, counter=counter, **self.selector_options)
         texts = [n.node.get_content(metadata_mode=self.metadata_mode).strip() for n in nodes]
         cands = []
         for i, (n, text) in enumerate(zip(nodes, texts, strict=True)):
@@ -168,7 +166,7 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
             query, cands, costs, budget, self._selector, counter, query_vector=qvec, chunk_vectors=vecs, seed=self.seed
         )
         selection, chosen, exact = fitted.selection, list(fitted.chosen), fitted.tokens
-        if selector_needs_counter(self.strategy):  # sentence blocks: new nodes that name their sources
+        if selector_needs_counter(self._selector.name):  # sentence blocks: new nodes that name their sources
             self._last = replace(selection, chosen=tuple(chosen), context_tokens=exact)
             return [_block_node(c, nodes) for c in chosen]
         keep = [int(c.chunk.chunk_id) for c in chosen]

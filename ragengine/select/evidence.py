@@ -149,10 +149,11 @@ class EvidenceSelector:
             order = sorted(range(len(p)), key=lambda i: (-p[i], i))
         else:
             order = [i for i in range(len(p)) if p[i] >= self.scorer.threshold]
-        chosen, used, docs = [], 0, set()
+        chosen: list[int] = []
+        used, docs = 0, set[str]()
         for i in order:
             s = units.sentences[i]
-            extra = s.tokens + (0 if s.group in docs else units.header_tokens[s.group] + sep)
+            extra = units.cost(s, docs, sep)
             if used + extra > budget:
                 if self.mode == "prune":
                     break  # truncation: the pruned context is cut at the budget
@@ -182,7 +183,7 @@ class EvidenceSelector:
             best, best_ratio, best_gain = -1, 0.0, 0.0
             for i in sorted(available):
                 s = sents[i]
-                extra = s.tokens + (0 if s.group in docs else units.header_tokens[s.group] + sep)
+                extra = units.cost(s, docs, sep)
                 if used + extra > budget:
                     continue
                 left = (1.0 - self.spread) * miss + self.spread * doc_miss.get(s.group, 1.0)
@@ -199,7 +200,7 @@ class EvidenceSelector:
                 stopped = "adaptive"
                 break
             s = sents[best]
-            used += s.tokens + (0 if s.group in docs else units.header_tokens[s.group] + sep)
+            used += units.cost(s, docs, sep)
             docs.add(s.group)
             chosen.append(best)
             available.discard(best)

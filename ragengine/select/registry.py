@@ -16,11 +16,12 @@ from ragengine.config import STRATEGIES
 from ragengine.errors import InvalidInput
 from ragengine.select.base import Selector
 from ragengine.select.dos import DOSSelector
-from ragengine.select.evidence import EvidenceSelector
+from ragengine.select.evidence import EvidenceSelector, selector_needs_counter
 from ragengine.select.greedy import GreedySelector
 from ragengine.select.knapsack import KnapsackSelector
 from ragengine.select.mcts import MCTSSelector
 from ragengine.select.mmr import MMRSelector
+from ragengine.tokens import TokenCounter
 
 _FACTORIES: dict[str, Callable[..., Selector]] = {
     "greedy": GreedySelector,
@@ -34,11 +35,17 @@ if tuple(_FACTORIES) != STRATEGIES:  # the config names every strategy, in this 
     raise ImportError(f"selector registry {tuple(_FACTORIES)} and config.STRATEGIES {STRATEGIES} disagree")
 
 
-def get_selector(name: str, **options: Any) -> Selector:
-    """The selector called ``name`` (case-insensitive), built with ``options`` as keyword arguments."""
+def get_selector(name: str, *, counter: TokenCounter | None = None, **options: Any) -> Selector:
+    """The selector called ``name`` (case-insensitive), built with ``options`` as keyword arguments.
+
+    ``counter``: the reader's token counter, handed to the strategies that count text themselves
+    (``evidence`` splits chunks into sentences) unless ``options`` name one; the others ignore it.
+    """
     key = name.strip().lower() if isinstance(name, str) else name
     if key not in _FACTORIES:
         raise InvalidInput(f"unknown selection strategy {name!r}; valid names: {', '.join(STRATEGIES)}")
+    if counter is not None and selector_needs_counter(key):
+        options.setdefault("counter", counter)
     try:
         return _FACTORIES[key](**options)
     except TypeError as e:

@@ -35,7 +35,7 @@ import numpy as np
 
 from ragengine.errors import InvalidInput
 from ragengine.select.base import SelectionInput
-from ragengine.text import sentence_spans, stem_words, terms
+from ragengine.text import stem_words, terms
 from ragengine.types import Candidate
 
 
@@ -290,11 +290,12 @@ class EvidenceReward:
 
     def __init__(self, inp: SelectionInput) -> None:
         from ragengine.evidence.scorer import EvidenceScorer
+        from ragengine.evidence.units import sentence_texts
 
         texts: dict[tuple[str, str], int] = {}
         passages, members = [], []
         for c in inp.candidates:
-            sents = [" ".join(c.chunk.text[a:b].split()) for a, b in sentence_spans(c.chunk.text)]
+            sents = sentence_texts(c.chunk.text)
             passages.append(sents)
             members.append([texts.setdefault((c.chunk.doc_id, t), len(texts)) for t in sents])
         p = EvidenceScorer().score(inp.query, passages, [c.score for c in inp.candidates], list(range(len(passages))))

@@ -17,6 +17,7 @@ Safety: binds 127.0.0.1 unless told otherwise; with an API key every ``/v1`` rou
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -75,8 +76,6 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
     async def _refuse(self, send: Send) -> None:
-        import json
-
         data = json.dumps(errors.body(f"request body over {self.limit} bytes", "invalid_request_error")).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": data})
