@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Answer",
     "Budget",
+    "BuildReport",
     "Candidate",
     "Chunk",
     "Citation",
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ragengine.budget import Budget, Ledger, PriceTable
     from ragengine.config import EngineConfig
     from ragengine.engine import Engine
+    from ragengine.indexing.plan import BuildReport
     from ragengine.ingest.loaders import LoadReport
     from ragengine.select.base import SelectionInput, Selector
     from ragengine.stages import Stages
@@ -55,6 +57,7 @@ _WHERE = {
     "PriceTable": "ragengine.budget",
     "EngineConfig": "ragengine.config",
     "Engine": "ragengine.engine",
+    "BuildReport": "ragengine.indexing.plan",
     "LoadReport": "ragengine.ingest.loaders",
     "SelectionInput": "ragengine.select.base",
     "Selector": "ragengine.select.base",

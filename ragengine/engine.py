@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragengine.budget import Budget
 from ragengine.config import EngineConfig
@@ -32,6 +32,9 @@ from ragengine.select.base import Selector
 from ragengine.stages import CRAG_DEFAULTS, StageFactory, Stages
 from ragengine.tokens import TokenCounter
 from ragengine.types import Answer, Document, Retrieved
+
+if TYPE_CHECKING:
+    from ragengine.indexing import BuildReport
 
 __all__ = ["CRAG_DEFAULTS", "Engine"]
 
@@ -174,6 +177,13 @@ class Engine:
         """Counts and chunk sizes of the loaded index (for the console and ``ragengine info``)."""
         return corpus_stats(self.index.chunks)
 
+    def documents(self) -> dict[str, int]:
+        """Document id -> number of chunks, in index order (the ids ``remove_documents`` takes)."""
+        out: dict[str, int] = {}
+        for c in self.index.chunks:
+            out[c.doc_id] = out.get(c.doc_id, 0) + 1
+        return out
+
     def cluster_overview(self, top_documents: int = 5) -> dict[str, Any]:
         """The index's CRAG clusters for people: parameters, and per cluster its size, main documents
         and stored summary. ``{"clusters": []}`` when the index has none."""
@@ -210,12 +220,16 @@ class Engine:
         cluster_options: dict[str, Any] | None = None,
         include: Sequence[str] = (),
         exclude: Sequence[str] = (),
+        rebuild: bool = False,
+        build_report: BuildReport | None = None,
     ) -> Manifest:
         """Index files, folders or Documents into ``root/name`` atomically; returns the manifest.
 
         ``clusters=True`` also builds CRAG clusters with extractive summaries (``cluster_options``
         go to ``ragengine.cluster.build_clusters``, e.g. ``{"summary": "abstractive", "generator": g}``).
         ``include`` / ``exclude`` are glob patterns over the files of the folders given (``*.md``).
+        An existing index of that name built with the same settings lends its unchanged documents
+        (nothing re-encoded; ``rebuild=True`` encodes all); ``build_report`` receives the counts.
         """
         from ragengine.indexing import index_paths
 
@@ -236,7 +250,58 @@ class Engine:
             cluster_options=cluster_options,
             include=include,
             exclude=exclude,
+            rebuild=rebuild,
+            build_report=build_report,
         )
+
+    def add_documents(
+        self,
+        paths: Sequence[str | Path] | Iterable[Document],
+        *,
+        text_field: str = "text",
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        progress: bool = False,
+        report: LoadReport | None = None,
+        on_progress: Callable[[str, int, int], None] | None = None,
+    ) -> BuildReport:
+        """Add (or replace, by document id) files, folders or Documents in this index, in place.
+
+        Only new and changed documents are encoded; clusters are refreshed from stored vectors. The
+        index version changes (cached answers of the old one are not served); this engine reloads it.
+        """
+        from ragengine.indexing import BuildReport, update_paths
+
+        out = BuildReport()
+        update_paths(
+            paths,
+            self.manifest,
+            embedder=self.embedder,
+            root=self.folder.parent,
+            text_field=text_field,
+            progress=progress,
+            report=report,
+            on_progress=on_progress,
+            include=include,
+            exclude=exclude,
+            build_report=out,
+        )
+        self._factory.forget_index()
+        return out
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> BuildReport:
+        """Remove documents by id from this index, in place (a new version; this engine reloads it)."""
+        from ragengine.indexing import BuildReport, update_paths
+
+        ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        if not ids:
+            from ragengine.errors import InvalidInput
+
+            raise InvalidInput("give at least one document id to remove")
+        out = BuildReport()
+        update_paths([], self.manifest, embedder=self.embedder, root=self.folder.parent, remove=ids, build_report=out)
+        self._factory.forget_index()
+        return out
 
     def add_clusters(self, **options: Any) -> dict[str, Any]:
         """Build (or rebuild) this index's CRAG clusters in place; returns their parameters and cost.

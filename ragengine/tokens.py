@@ -62,6 +62,12 @@ def _quiet_stderr() -> Any:
             os.close(fd)
 
 
+# Short texts are tokenized again and again while indexing (the splitter's pieces, then the same
+# sentences for the clusters): a bounded memo keeps each one's tokens (~20 MB at most).
+MEMO_CHARS = 600
+MEMO_ENTRIES = 50_000
+
+
 class LlamaTokenCounter:
     """Exact token counts of a GGUF model's tokenizer (vocab only, no weights loaded)."""
 
@@ -69,6 +75,7 @@ class LlamaTokenCounter:
         self.model_path = Path(model_path) if model_path else None
         self.name = name
         self._llama: Any = None
+        self._memo: dict[str, tuple[int, ...]] = {}
 
     def _load(self) -> Any:
         if self._llama is None:
@@ -85,7 +92,14 @@ class LlamaTokenCounter:
     def encode(self, text: str) -> list[int]:
         if not text:
             return []
-        return list(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        got = self._memo.get(text)
+        if got is None:
+            got = tuple(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+            if len(text) <= MEMO_CHARS:
+                if len(self._memo) >= MEMO_ENTRIES:
+                    self._memo.clear()
+                self._memo[text] = got
+        return list(got)
 
     def count(self, text: str) -> int:
         return len(self.encode(text))

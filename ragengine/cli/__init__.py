@@ -1,4 +1,4 @@
-"""`ragengine index|cluster|ask|search|info|ui|eval|bench|train-reranker`: the command line.
+"""`ragengine index|add|remove|cluster|ask|search|info|ui|eval|bench|train-reranker`: the command line.
 
 The online commands call only the public API (``cli.commands``); the offline ones (``cli.offline``)
 load their harness only when they run. Errors print one line (``error: ...``) on stderr and exit
@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import Any
 
-from ragengine.cli.commands import cmd_ask, cmd_cluster, cmd_index, cmd_info, cmd_search
+from ragengine.cli.commands import cmd_add, cmd_ask, cmd_cluster, cmd_index, cmd_info, cmd_remove, cmd_search
 from ragengine.cli.console import cmd_ui, ui_app_path
 from ragengine.cli.parser import build_parser
 from ragengine.errors import RagEngineError
@@ -23,6 +23,8 @@ __all__ = ["build_parser", "main", "ui_app_path"]
 
 COMMANDS = {
     "index": cmd_index,
+    "add": cmd_add,
+    "remove": cmd_remove,
     "ask": cmd_ask,
     "info": cmd_info,
     "cluster": cmd_cluster,

@@ -143,9 +143,10 @@ def _print_answer(ans: Any) -> None:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from ragengine import Engine, LoadReport
+    from ragengine import BuildReport, Engine, LoadReport
 
     report = LoadReport(quiet=True)  # printed below, once per file
+    built = BuildReport()
     t = time.perf_counter()
     manifest = Engine.build_index(
         args.paths,
@@ -162,25 +163,63 @@ def cmd_index(args: argparse.Namespace) -> int:
         clusters=args.clusters,
         include=args.include,
         exclude=args.exclude,
+        rebuild=args.rebuild,
+        build_report=built,
     )
-    secs = time.perf_counter() - t
-    for path, why in report.skipped:
+    return _print_build(args, "indexed", manifest.name, manifest.n_documents, manifest.n_chunks, built, report, t)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from ragengine import Engine, LoadReport
+
+    report = LoadReport(quiet=True)
+    t = time.perf_counter()
+    engine = Engine.from_index(args.name, root=args.root, generator="none")
+    built = engine.add_documents(
+        args.paths, text_field=args.text_field, include=args.include, exclude=args.exclude, progress=True, report=report
+    )
+    m = engine.manifest
+    return _print_build(args, "updated", m.name, m.n_documents, m.n_chunks, built, report, t)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+
+    t = time.perf_counter()
+    engine = Engine.from_index(args.name, root=args.root, generator="none")
+    built = engine.remove_documents(args.doc_ids)
+    m = engine.manifest
+    return _print_build(args, "updated", m.name, m.n_documents, m.n_chunks, built, None, t)
+
+
+def _print_build(
+    args: argparse.Namespace, verb: str, name: str, docs: int, chunks: int, built: Any, report: Any, t0: float
+) -> int:
+    """One summary of a build or update: documents and chunks held, what was new, reused and encoded."""
+    secs = time.perf_counter() - t0
+    skipped = list(report.skipped) if report is not None else []
+    for path, why in skipped:
         print(f"warning: skipped {path}: {why}", file=sys.stderr)
+    for note in built.notes:
+        print(f"note: {note}", file=sys.stderr)
     out = {
-        "name": manifest.name,
-        "documents": manifest.n_documents,
-        "chunks": manifest.n_chunks,
+        "name": name,
+        "documents": docs,
+        "chunks": chunks,
         "seconds": round(secs, 2),
-        "chunks_per_s": round(manifest.n_chunks / secs, 1),
-        "skipped": [p for p, _ in report.skipped],
+        "chunks_per_s": round(built.chunks_embedded / secs, 1) if secs > 0 else 0.0,
+        **built.to_dict(),
+        "skipped": [p for p, _ in skipped],
     }
     if args.json:
         print(json.dumps(out))
-    else:
-        print(
-            f"indexed {out['documents']} documents into {out['chunks']} chunks as {manifest.name!r} "
-            f"in {out['seconds']} s ({out['chunks_per_s']} chunks/s)"
-        )
+        return 0
+    print(
+        f"{verb} {name!r}: {docs} documents in {chunks} chunks in {out['seconds']} s; "
+        f"documents {built.documents_new} new, {built.documents_changed} changed, "
+        f"{built.documents_unchanged} unchanged, {built.documents_removed} removed; "
+        f"chunks encoded {built.chunks_embedded}, reused {built.chunks_reused}"
+    )
     return 0
 
 
@@ -242,7 +281,12 @@ def cmd_cluster(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from ragengine import Engine
 
-    info = Engine.from_index(args.name, root=args.root, generator="none").info()
+    engine = Engine.from_index(args.name, root=args.root, generator="none")
+    if args.documents:
+        for doc_id, n in engine.documents().items():
+            print(f"{doc_id}\t{n}")
+        return 0
+    info = engine.info()
     info.pop("files", None)
     print(json.dumps(info, indent=2))
     return 0

@@ -106,6 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clusters", action="store_true", help="also build CRAG clusters with extractive summaries")
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="index only matching files (*.md)")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out (img/*)")
+    p.add_argument("--rebuild", action="store_true", help="encode everything, even what the existing index could lend")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "add", help="add or replace documents in an existing index (only new or changed ones are encoded)"
+    )
+    p.add_argument("name")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--root", default=None)
+    p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB", help="add only matching files (*.md)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out (img/*)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", help="remove documents by id from an index (`ragengine info NAME --documents`)")
+    p.add_argument("name")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.add_argument("--root", default=None)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("cluster", help="build (or rebuild) the CRAG clusters of an existing index")
@@ -153,4 +171,5 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("name")
     p.add_argument("--root", default=None)
+    p.add_argument("--documents", action="store_true", help="list the document ids and their chunk counts instead")
     return parser

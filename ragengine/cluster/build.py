@@ -133,11 +133,15 @@ def build_clusters(
     summary: str = "extractive",
     generator: Any = None,
     niter: int = 20,
+    sentences: SentenceTable | None = None,
 ) -> ClusterSet:
     """Cluster ``chunks`` (rows of ``vectors``, L2-normalised) and summarise each cluster.
 
     ``embedder`` embeds the chunks' sentences (use the index's embedder: query vectors are
     compared with them). ``generator`` is needed only for ``summary="abstractive"``.
+    ``sentences``: the chunks' sentence table already made, vectors included (e.g. pooled from the
+    chunk pass's token states, or kept from the index's previous version), so nothing is split,
+    counted or embedded again.
     """
     n = len(chunks)
     if n == 0 or vectors.ndim != 2 or vectors.shape[0] != n:
@@ -154,9 +158,16 @@ def build_clusters(
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     centroids, assign = _kmeans(x, k, seed, niter)
     texts = [c.text for c in chunks]
-    rows, spans, tokens, sents = split_chunks(texts, counter)
-    svec = embedder.embed(sents).astype(np.float16) if sents else np.zeros((0, x.shape[1]), np.float16)
-    table = SentenceTable(rows, spans, tokens, svec)
+    if sentences is not None:
+        table = sentences
+        if table.vectors.shape[1:] != (x.shape[1],) or (len(table) and int(table.chunk.max()) >= n):
+            raise InvalidInput(f"the sentence table does not fit {n} chunks of vectors {x.shape[1]} wide")
+        n_sents = len(table)
+    else:
+        rows, spans, tokens, sents = split_chunks(texts, counter)
+        svec = embedder.embed(sents).astype(np.float16) if sents else np.zeros((0, x.shape[1]), np.float16)
+        table = SentenceTable(rows, spans, tokens, svec)
+        n_sents = len(sents)
     cs = ClusterSet(centroids, assign, table, [], {})
     summaries: list[ClusterSummary] = []
     spent = {"tokens_in": 0, "tokens_out": 0, "llm_calls": 0}
@@ -181,11 +192,12 @@ def build_clusters(
         "embedder": getattr(embedder, "id", ""),
         "tokenizer": getattr(counter, "name", ""),
         "n_chunks": n,
-        "n_sentences": len(sents),
+        "n_sentences": n_sents,
+        "sentence_vectors": "standalone" if sentences is None else "given",
         "chunks": chunk_fingerprint([c.chunk_id for c in chunks]),
     }
     cs.indexing = {**spent, "ms": round((time.perf_counter() - t0) * 1000, 1)}
-    log.info("clustered %d chunks into %d clusters (%d sentences)", n, k, len(sents))
+    log.info("clustered %d chunks into %d clusters (%d sentences)", n, k, n_sents)
     return cs
 
 

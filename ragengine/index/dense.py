@@ -170,6 +170,10 @@ class DenseIndex:
         index.add(x)
         return cls(index, kind, device)
 
+    def all_vectors(self) -> np.ndarray:
+        """Every stored vector in row order, float32 as added (exact for flat, HNSW and IVF-flat)."""
+        return np.asarray(_all_vectors(self.index), dtype=np.float32)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self.index.ntotal)
         if k <= 0:

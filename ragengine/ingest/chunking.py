@@ -48,9 +48,13 @@ class Chunker:
             )
         return [t for t in self._splitter.split_text(text) if t.strip()]
 
-    def chunks(self, docs: Iterable[Document]) -> Iterator[Chunk]:
-        """Chunks in document order. Parts of a streamed document continue its positions."""
-        positions: dict[str, int] = {}
+    def chunks(self, docs: Iterable[Document], positions: dict[str, int] | None = None) -> Iterator[Chunk]:
+        """Chunks in document order. Parts of a streamed document continue its positions.
+
+        ``positions`` (doc id -> next position) carries positions across calls: a caller chunking
+        one document at a time passes the same dict each time, so ids match one whole-stream call.
+        """
+        positions = {} if positions is None else positions
         for doc in docs:
             if not doc.text.strip():
                 continue

@@ -31,6 +31,9 @@ TOKENIZER_FILE = Path(__file__).resolve().parents[1] / "embed" / "assets" / "min
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 VOCAB_SIZE = 30522
 DIM = 384
+# Tokens per encoder call. Small batches run fastest on these CPUs and hold least memory: on 490
+# SQuAD chunks, 512 tokens gave 101 chunks/s and 529 MB peak, 8,192 gave 64 chunks/s and 929 MB.
+BATCH_TOKENS = 512
 
 
 def load_tokenizer() -> Any:
@@ -48,7 +51,9 @@ def load_tokenizer() -> Any:
 class TokenEncoder:
     """``encode(texts)`` -> per text ``(token_ids int32 (n,), states float16 (n, 384))``, special tokens dropped."""
 
-    def __init__(self, window: int = 256, overlap: int = 32, batch_tokens: int = 8192, threads: int = 2) -> None:
+    def __init__(
+        self, window: int = 256, overlap: int = 32, batch_tokens: int = BATCH_TOKENS, threads: int = 2
+    ) -> None:
         if window < 16 or window > 512:
             raise InvalidInput(f"window must be in [16, 512] tokens (MiniLM has 512 positions), got {window}")
         if not 0 <= overlap < window // 2:
@@ -66,8 +71,16 @@ class TokenEncoder:
 
     def token_ids(self, texts: Sequence[str]) -> list[np.ndarray]:
         """WordPiece ids of each text without [CLS]/[SEP] (the tokenizer only; no encoder pass)."""
+        return [ids for ids, _ in self.token_ids_offsets(texts)]
+
+    def token_ids_offsets(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """WordPiece ids and (start, end) character offsets of each text, without [CLS]/[SEP]."""
         self._load()
-        return [np.asarray(e.ids[1:-1], dtype=np.int32) for e in self._tok.encode_batch(list(texts))]
+        out = []
+        for e in self._tok.encode_batch(list(texts)):
+            off = np.asarray(e.offsets[1:-1], dtype=np.int32).reshape(-1, 2)
+            out.append((np.asarray(e.ids[1:-1], dtype=np.int32), off))
+        return out
 
     def _windows(self, ids: np.ndarray) -> list[tuple[int, int]]:
         inner = self.window - 2
@@ -93,7 +106,22 @@ class TokenEncoder:
         The first window is exactly what ``OnnxMiniLM(max_length=window).embed`` sees, so the
         pooled vectors equal the dense embedder's (up to float rounding) at no extra cost.
         """
-        all_ids = self.token_ids(texts)
+        out, pooled, _ = self.encode_spans(texts, None, progress=progress)
+        return out, pooled
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None, *, progress: bool = False
+    ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+        """``encode_pooled`` plus one vector per character span of each text (``spans[t]``), from the same pass.
+
+        A span's vector is the L2-normalised mean of the contextual states of the tokens inside it
+        (late chunking): sentence vectors for free from the passage pass. On SQuAD articles 1-24
+        they find the answer's sentence as well as encoding each sentence alone does (hit@1 0.628
+        vs 0.629, hit@5 0.878 vs 0.855), at cosine 0.84 to those standalone vectors.
+        Returns (per text ids and states, pooled vectors, span vectors in text-then-span order).
+        """
+        with_offsets = self.token_ids_offsets(texts)
+        all_ids = [ids for ids, _ in with_offsets]
         pieces = [(t, s, e) for t, ids in enumerate(all_ids) for s, e in self._windows(ids)]
         order = sorted(range(len(pieces)), key=lambda i: pieces[i][2] - pieces[i][1])
         by_text: list[list[int]] = [[] for _ in texts]
@@ -134,13 +162,36 @@ class TokenEncoder:
                 if s == 0:
                     pooled[t] = hidden[r, : e - s + 2].mean(axis=0)
         out: list[tuple[np.ndarray, np.ndarray]] = []
+        span_vecs: list[np.ndarray] = []
         for t, ids in enumerate(all_ids):
             mine = by_text[t]
             if not len(ids):
                 for i in mine:
                     piece_states.pop(i, None)
                 out.append((np.zeros(0, np.int32), np.zeros((0, DIM), np.float16)))
+                if spans is not None:
+                    span_vecs.extend(pooled[t] for _ in spans[t])
                 continue
             tok = np.concatenate([ids[pieces[i][1] : pieces[i][2]] for i in mine])
-            out.append((tok.astype(np.int32), np.concatenate([piece_states.pop(i) for i in mine])))
-        return out, l2_normalise(pooled)
+            states = np.concatenate([piece_states.pop(i) for i in mine])
+            out.append((tok.astype(np.int32), states))
+            if spans is not None:
+                off = np.concatenate([with_offsets[t][1][pieces[i][1] : pieces[i][2]] for i in mine])
+                span_vecs.extend(_span_means(states, off, spans[t], pooled[t]))
+        sv = l2_normalise(np.asarray(span_vecs, np.float32).reshape(-1, DIM))
+        return out, l2_normalise(pooled), sv
+
+
+def _span_means(
+    states: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray
+) -> list[np.ndarray]:
+    """Mean state of the tokens inside each span (tokens overlapping it when none lies inside)."""
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts
+    out = []
+    for a, b in spans:
+        sel = real & (starts >= a) & (ends <= b)
+        if not sel.any():
+            sel = real & (starts < b) & (ends > a)
+        out.append(states[sel].astype(np.float32).mean(axis=0) if sel.any() else fallback)
+    return out

@@ -25,7 +25,17 @@ from ragengine.rerank.sparse import TERMS_FILE, TermMatrix
 from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, TermWeighter, TermWeights, sha256_of
 from ragengine.rerank.terms import TermReranker
 
-__all__ = ["DEFAULT_RERANKER", "RERANKERS", "TERMS_META", "NoReranker", "Reranker", "get_reranker", "write_terms"]
+__all__ = [
+    "DEFAULT_RERANKER",
+    "RERANKERS",
+    "TERMS_META",
+    "NoReranker",
+    "Reranker",
+    "get_reranker",
+    "load_terms",
+    "save_terms",
+    "write_terms",
+]
 
 TERMS_META = "terms.json"
 RERANKERS = ("none", "terms")
@@ -43,16 +53,38 @@ def write_terms(
     path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
     weighter = TermWeighter(path)
     terms, vectors = weighter.passage_weights_and_vectors(texts, progress=progress)
+    save_terms(folder, terms, weights=path)
+    return vectors
+
+
+def save_terms(folder: Path, terms: TermMatrix, *, weights: Path | str | None = None) -> None:
+    """Write ``terms`` (one row per chunk, in order, made with ``weights``) and the record of which weights."""
+    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    expansion = TermWeighter(path).expansion
     terms.save(Path(folder) / TERMS_FILE)
     meta = {
         "weights": path.name,
         "sha256": sha256_of(path),
-        "expansion": weighter.expansion,
+        "expansion": expansion,
         "rows": terms.n_rows,
         "nnz": terms.nnz,
     }
     (Path(folder) / TERMS_META).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
-    return vectors
+
+
+def load_terms(folder: Path, *, weights: Path | str | None = None) -> TermMatrix | None:
+    """The index's term weights if they were made with ``weights`` (the shipped ones by default), else None."""
+    folder = Path(folder)
+    path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    try:
+        meta = json.loads((folder / TERMS_META).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not isinstance(meta, dict) or meta.get("sha256") != sha256_of(path) or not (folder / TERMS_FILE).is_file():
+        return None
+    if meta.get("expansion") != TermWeighter(path).expansion:
+        return None
+    return TermMatrix.load(folder / TERMS_FILE)
 
 
 def get_reranker(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,30 +173,50 @@ class TermWeighter:
         The vectors equal ``OnnxMiniLM(max_length=256).embed(texts)`` (cosine 1.0), so an index built
         with the default embedder can take both from here and skip its separate embedding pass.
         """
-        parts, vecs = [], []
+        terms, vectors, _ = self.passage_encoding(texts, batch=batch, progress=progress)
+        return terms, vectors
+
+    def passage_encoding(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]] | None = None,
+        *,
+        batch: int = 256,
+        progress: bool = False,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> tuple[TermMatrix, np.ndarray, np.ndarray]:
+        """Term weights, dense vectors and one vector per span of ``spans[t]`` (``TokenEncoder.encode_spans``).
+
+        ``on_batch(n_done)`` is called after each ``batch`` texts (progress for callers).
+        """
+        parts, vecs, span_vecs = [], [], []
         steps: Any = range(0, len(texts), batch)
         if progress:
             from tqdm import tqdm
 
             steps = tqdm(steps, desc="term weights", unit="batch", leave=False)
         for s in steps:
-            enc, pooled = self.encoder.encode_pooled(list(texts[s : s + batch]))
+            part_spans = None if spans is None else spans[s : s + batch]
+            enc, pooled, sv = self.encoder.encode_spans(list(texts[s : s + batch]), part_spans)
             lens = np.array([len(i) for i, _ in enc], dtype=np.int64)
             ids = np.concatenate([i for i, _ in enc]) if enc else np.zeros(0, np.int32)
             st = np.concatenate([x for _, x in enc]) if enc else np.zeros((0, DIM), np.float16)
             offsets = np.concatenate([[0], np.cumsum(lens)])
             parts.append(weights_from_states(self.weights, ids, offsets, st, self.mask))
             vecs.append(pooled)
+            span_vecs.append(sv)
+            if on_batch is not None:
+                on_batch(min(s + batch, len(texts)))
         if not parts:
             empty = TermMatrix(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), VOCAB_SIZE)
-            return empty, np.zeros((0, DIM), np.float32)
+            return empty, np.zeros((0, DIM), np.float32), np.zeros((0, DIM), np.float32)
         terms, vectors = TermMatrix.vstack(parts), np.concatenate(vecs)
         ex = self.expansion
         if ex:
             from ragengine.rerank.expansion import expand, vocabulary_vectors
 
             terms = expand(terms, vectors, *vocabulary_vectors(), n_terms=int(ex["terms"]), scale=float(ex["scale"]))
-        return terms, vectors
+        return terms, vectors, np.concatenate(span_vecs)
 
     @property
     def expansion(self) -> dict[str, Any] | None:

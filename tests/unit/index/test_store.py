@@ -81,6 +81,7 @@ def test_interrupted_build_keeps_the_old_index(tiny_index: Path) -> None:
             tokenizer="whitespace",
             chunk_size=16,
             chunk_overlap=0,
+            rebuild=True,
         )
     LoadedIndex.load(tiny_index)
     assert Manifest.read(tiny_index).files == before

@@ -1,0 +1,112 @@
+"""From paths (files, folders, globs) or Documents to ``build_index`` / ``update_index``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ragengine.embed.base import Embedder
+from ragengine.index.manifest import Manifest
+from ragengine.indexing.plan import BuildReport
+from ragengine.indexing.versions import build_index, update_index
+from ragengine.ingest.chunking import Chunker
+from ragengine.ingest.loaders import LoadReport, iter_documents
+from ragengine.tokens import get_token_counter
+from ragengine.types import Document
+
+
+def _documents(
+    paths: Sequence[str | Path] | Iterable[Document],
+    text_field: str,
+    report: LoadReport | None,
+    include: Sequence[str],
+    exclude: Sequence[str],
+) -> tuple[Iterable[Document], list[str]]:
+    items = list(paths) if not isinstance(paths, list) else paths
+    if items and all(isinstance(p, Document) for p in items):
+        return items, []  # type: ignore[return-value]
+    files: list[Any] = list(items)
+    docs = iter_documents(files, text_field=text_field, report=report, include=include, exclude=exclude)
+    return docs, [str(p) for p in items]
+
+
+def index_paths(
+    paths: Sequence[str | Path] | Iterable[Document],
+    name: str,
+    *,
+    embedder: Embedder,
+    root: str | Path | None = None,
+    tokenizer: str = "smollm2-135m-instruct",
+    chunk_size: int = 128,
+    chunk_overlap: int = 16,
+    dense_kind: str = "flat",
+    text_field: str = "text",
+    progress: bool = False,
+    report: LoadReport | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    clusters: bool = False,
+    cluster_options: dict[str, Any] | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    rebuild: bool = False,
+    build_report: BuildReport | None = None,
+) -> Manifest:
+    """Load files and folders (or take Documents), then ``build_index`` them into ``root/name``.
+
+    ``include`` / ``exclude``: glob patterns over the files of the folders given (``*.md``, ``img/*``).
+    """
+    chunker = Chunker(get_token_counter(tokenizer), chunk_size, chunk_overlap)
+    docs, sources = _documents(paths, text_field, report, include, exclude)
+    return build_index(
+        docs,
+        name,
+        embedder=embedder,
+        chunker=chunker,
+        root=root,
+        dense_kind=dense_kind,
+        progress=progress,
+        sources=sources,
+        on_progress=on_progress,
+        clusters=clusters,
+        cluster_options=cluster_options,
+        rebuild=rebuild,
+        build_report=build_report,
+    )
+
+
+def update_paths(
+    paths: Sequence[str | Path] | Iterable[Document],
+    manifest: Manifest,
+    *,
+    embedder: Embedder,
+    root: str | Path | None = None,
+    text_field: str = "text",
+    progress: bool = False,
+    report: LoadReport | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    build_report: BuildReport | None = None,
+) -> Manifest:
+    """Add or replace the documents of ``paths`` in the index ``manifest`` describes (or remove ids).
+
+    The chunker is the one the index was built with (from its manifest), so chunk ids and token
+    counts agree with the chunks kept.
+    """
+    ch = manifest.chunking
+    chunker = Chunker(get_token_counter(manifest.tokenizer), int(ch["chunk_size"]), int(ch["chunk_overlap"]))
+    docs, _ = _documents(paths, text_field, report, include, exclude) if paths else ((), [])
+    return update_index(
+        docs,
+        manifest.name,
+        embedder=embedder,
+        chunker=chunker,
+        root=root,
+        progress=progress,
+        on_progress=on_progress,
+        mode="remove" if remove else "add",
+        remove=remove,
+        build_report=build_report,
+    )
