@@ -222,3 +222,17 @@ def test_sigterm_during_a_rebuild_cleans_up_like_ctrl_c(built: tuple[Path, Path,
     assert proc.returncode == 130 and "interrupted" in err
     assert _leftovers(root) == []
     _assert_serves(root, 3)
+
+
+@pytest.mark.parametrize("step", ["chunked", "embedded", "written", "exchanged"])
+def test_killed_add_keeps_an_index_that_answers(built: tuple[Path, Path, Path], step: str) -> None:
+    root, _, v2 = built
+    new = v2 / f"{TINY_CORPUS[4][0]}.txt"
+    args = ["add", "t", str(new), "--root", str(root)]
+    killed = _run(args, failpoint=step)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _assert_serves(root, 4 if step == "exchanged" else 3)
+    again = _run(args)
+    assert again.returncode == 0, again.stderr
+    _assert_serves(root, 4)
+    assert _leftovers(root) == []
