@@ -8,6 +8,7 @@ outputs come back in input order.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ from typing import Any
 import numpy as np
 
 from ragengine.embed.base import l2_normalise
-from ragengine.errors import MissingDependency
+from ragengine.errors import InvalidInput, MissingDependency
 
 BATCH_TOKENS = 512  # see ragengine.rerank.encoder.BATCH_TOKENS: small batches run fastest here
+BATCH_TOKENS_GPU = 32768  # a GPU wants large batches
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def _package_dir(name: str) -> Path:
@@ -31,11 +34,16 @@ class OnnxMiniLM:
     id = "all-MiniLM-L6-v2-onnx-int8"
     dim = 384
 
-    def __init__(self, max_length: int = 256, threads: int = 2) -> None:
+    def __init__(self, max_length: int = 256, threads: int = 2, device: str | None = None) -> None:
         self.max_length = max_length
         self.threads = threads
+        self.device = device if device is not None else os.environ.get("RAGENGINE_ENCODER_DEVICE", "auto")
+        if self.device not in DEVICES:
+            raise InvalidInput(f"encoder device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         self._session: Any = None
         self._tokenizer: Any = None
+        self.provider = ""
+        self.batch_tokens = BATCH_TOKENS
 
     def _load(self) -> None:
         if self._session is not None:
@@ -53,7 +61,11 @@ class OnnxMiniLM:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+        providers = choose_providers(self.device, ort.get_available_providers())
+        self._session = ort.InferenceSession(str(model), sess_options=opts, providers=providers)
+        self.provider = self._session.get_providers()[0]
+        if self.provider == "CUDAExecutionProvider":
+            self.batch_tokens = BATCH_TOKENS_GPU
         tokenizer = Tokenizer.from_file(str(tok))
         tokenizer.enable_truncation(max_length=self.max_length)
         tokenizer.no_padding()
@@ -66,7 +78,7 @@ class OnnxMiniLM:
         enc = self._tokenizer.encode_batch(list(texts))
         lengths = np.asarray([len(e.ids) for e in enc], dtype=np.int64)
         order = np.argsort(lengths, kind="stable")
-        batches = list(_token_batches(lengths[order], batch_size))
+        batches = list(_token_batches(lengths[order], batch_size, self.batch_tokens))
         it: Any = batches
         if progress:
             from tqdm import tqdm
@@ -87,12 +99,23 @@ class OnnxMiniLM:
         return l2_normalise(out)
 
 
-def _token_batches(sorted_lengths: np.ndarray, max_rows: int) -> Any:
-    """(start, stop) runs of length-sorted texts with rows x width <= BATCH_TOKENS (one row at least)."""
+def choose_providers(device: str, available: list[str]) -> list[str]:
+    """onnxruntime providers for ``device``: ``auto`` takes CUDA when this onnxruntime has it (the
+    ``onnxruntime-gpu`` wheel), ``cuda`` requires it, ``cpu`` never uses it. CPU stays the fallback."""
+    has_cuda = "CUDAExecutionProvider" in available
+    if device == "cuda" and not has_cuda:
+        raise MissingDependency("the CUDA encoder (onnxruntime-gpu with CUDAExecutionProvider)", "gpu-encoder")
+    if device in ("auto", "cuda") and has_cuda:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _token_batches(sorted_lengths: np.ndarray, max_rows: int, max_tokens: int = 512) -> Any:
+    """(start, stop) runs of length-sorted texts with rows x width <= ``max_tokens`` (one row at least)."""
     start, n = 0, len(sorted_lengths)
     while start < n:
         stop = start + 1
-        while stop < n and stop - start < max_rows and (stop + 1 - start) * sorted_lengths[stop] <= BATCH_TOKENS:
+        while stop < n and stop - start < max_rows and (stop + 1 - start) * sorted_lengths[stop] <= max_tokens:
             stop += 1
         yield start, stop
         start = stop

@@ -68,6 +68,8 @@ class TokenEncoder:
         if self._tok is None:
             self._model._load()
             self._tok = load_tokenizer()
+            if self._model.provider == "CUDAExecutionProvider":
+                self.batch_tokens = max(self.batch_tokens, self._model.batch_tokens)
 
     def token_ids(self, texts: Sequence[str]) -> list[np.ndarray]:
         """WordPiece ids of each text without [CLS]/[SEP] (the tokenizer only; no encoder pass)."""
