@@ -22,6 +22,7 @@ BENCHES = {
     "crag-rewrite-cache": "ragengine.evaluation.experiments.crag",
     "foundation": "ragengine.evaluation.experiments.foundation",
     "evidence": "ragengine.evaluation.experiments.evidence",
+    "perf": "ragengine.evaluation.experiments.perf",
 }
 
 
