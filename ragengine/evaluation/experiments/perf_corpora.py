@@ -53,17 +53,12 @@ def _synthetic(pool: list[str], seed: int = 0) -> Iterator[Document]:
 
 def load_corpus(name: str, chunker: Chunker, data: Path = DATA) -> tuple[list[Document], list[Chunk]]:
     """The documents of corpus ``name`` and their chunks (cut at the target chunk count)."""
-    if name == "demo":
-        docs = [
-            Document(d, t, {"title": ti}) for d, ti, t in iter_squad_paragraphs(BUNDLED / "xquad-en" / "xquad.en.json")
-        ]
-        return docs, list(chunker.chunks(docs))
-    if name == "squad":
-        docs = [
-            Document(d, t, {"title": ti})
-            for d, ti, t in iter_squad_paragraphs(data / "squad-v1.1-dev" / "dev-v1.1.rebuilt.json")
-        ]
-        return docs, list(chunker.chunks(docs))
+    if name in ("demo", "squad"):
+        path = BUNDLED / "xquad-en" / "xquad.en.json"
+        if name == "squad":
+            path = data / "squad-v1.1-dev" / "dev-v1.1.rebuilt.json"
+        whole = [Document(d, t, {"title": ti}) for d, ti, t in iter_squad_paragraphs(path)]
+        return whole, list(chunker.chunks(whole))
     target = TARGETS[name]
     docs: list[Document] = []
     chunks: list[Chunk] = []
