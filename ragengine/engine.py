@@ -222,6 +222,7 @@ class Engine:
         exclude: Sequence[str] = (),
         rebuild: bool = False,
         build_report: BuildReport | None = None,
+        relative_ids: bool = False,
     ) -> Manifest:
         """Index files, folders or Documents into ``root/name`` atomically; returns the manifest.
 
@@ -230,6 +231,7 @@ class Engine:
         ``include`` / ``exclude`` are glob patterns over the files of the folders given (``*.md``).
         An existing index of that name built with the same settings lends its unchanged documents
         (nothing re-encoded; ``rebuild=True`` encodes all); ``build_report`` receives the counts.
+        ``relative_ids``: name files by their path inside the folder given, not the path as given.
         """
         from ragengine.indexing import index_paths
 
@@ -252,6 +254,7 @@ class Engine:
             exclude=exclude,
             rebuild=rebuild,
             build_report=build_report,
+            relative_ids=relative_ids,
         )
 
     def add_documents(
@@ -264,6 +267,7 @@ class Engine:
         progress: bool = False,
         report: LoadReport | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
+        relative_ids: bool = False,
     ) -> BuildReport:
         """Add (or replace, by document id) files, folders or Documents in this index, in place.
 
@@ -285,6 +289,7 @@ class Engine:
             include=include,
             exclude=exclude,
             build_report=out,
+            relative_ids=relative_ids,
         )
         self._factory.forget_index()
         return out

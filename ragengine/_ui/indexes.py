@@ -40,7 +40,53 @@ def page_index() -> None:
     c3.metric("mean chunk tokens", f"{stats['mean_chunk_tokens']:.0f}")
     st.bar_chart(_histogram(stats["chunk_tokens"]), x_label="chunk tokens", y_label="chunks")
     st.json({k: info[k] for k in ("embedder", "tokenizer", "chunking", "dense_kind", "created", "version")})
+    documents_view(engine, name)
     clusters_view(engine, name)
+
+
+def documents_view(engine: Engine, name: str) -> None:
+    """The index's documents, with uploads added (only new or changed ones encoded) and ids removed."""
+    st.subheader("Documents")
+    done = st.session_state.pop("documents_updated", None)
+    if done:
+        st.success(done)
+    docs = engine.documents()
+    st.dataframe([{"document": d, "chunks": n} for d, n in docs.items()], hide_index=True, width="stretch")
+    files = st.file_uploader("Add or replace files", accept_multiple_files=True, key="add_uploads")
+    if st.button("Add to index", key="add_docs"):
+        if not files:
+            st.warning("Choose at least one file to add.")
+        else:
+            _update(engine, lambda folder: engine.add_documents([folder], relative_ids=True), files)
+    gone = st.multiselect("Remove documents", list(docs), key="remove_ids")
+    if st.button("Remove", key="remove_docs"):
+        if not gone:
+            st.warning("Choose at least one document to remove.")
+        else:
+            _update(engine, lambda _: engine.remove_documents(gone), [])
+
+
+def _update(engine: Engine, change: Any, files: list[Any]) -> None:
+    too_big = [f.name for f in files if f.size > MAX_UPLOAD_MB * 1024 * 1024]
+    if too_big:
+        st.error(
+            f"Over the {MAX_UPLOAD_MB} MB upload limit: {', '.join(too_big)}; use `ragengine add` for large files."
+        )
+        return
+    with tempfile.TemporaryDirectory() as tmp, st.spinner("Updating the index..."):
+        for f in files:
+            (Path(tmp) / Path(f.name).name).write_bytes(f.getvalue())
+        try:
+            r = change(tmp)
+        except RagEngineError as e:
+            fail(e)
+            return
+    st.session_state["documents_updated"] = (
+        f"Updated: {r.documents_new} new, {r.documents_changed} changed, {r.documents_removed} removed; "
+        f"{r.chunks_embedded} chunks encoded, {r.chunks_reused} reused."
+    )
+    get_engine.clear()
+    st.rerun()
 
 
 def clusters_view(engine: Engine, name: str) -> None:
@@ -135,6 +181,7 @@ def build_from_uploads(files: list[Any], name: str, chunk: int, clusters: bool =
                 report=report,
                 on_progress=progress,
                 clusters=clusters,
+                relative_ids=True,
             )
         except RagEngineError as e:
             bar.empty()

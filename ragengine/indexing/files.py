@@ -22,12 +22,15 @@ def _documents(
     report: LoadReport | None,
     include: Sequence[str],
     exclude: Sequence[str],
+    relative_ids: bool = False,
 ) -> tuple[Iterable[Document], list[str]]:
     items = list(paths) if not isinstance(paths, list) else paths
     if items and all(isinstance(p, Document) for p in items):
         return items, []  # type: ignore[return-value]
     files: list[Any] = list(items)
-    docs = iter_documents(files, text_field=text_field, report=report, include=include, exclude=exclude)
+    docs = iter_documents(
+        files, text_field=text_field, report=report, include=include, exclude=exclude, relative_ids=relative_ids
+    )
     return docs, [str(p) for p in items]
 
 
@@ -51,13 +54,15 @@ def index_paths(
     exclude: Sequence[str] = (),
     rebuild: bool = False,
     build_report: BuildReport | None = None,
+    relative_ids: bool = False,
 ) -> Manifest:
     """Load files and folders (or take Documents), then ``build_index`` them into ``root/name``.
 
     ``include`` / ``exclude``: glob patterns over the files of the folders given (``*.md``, ``img/*``).
+    ``relative_ids``: documents named by their path inside the folder given (``iter_documents``).
     """
     chunker = Chunker(get_token_counter(tokenizer), chunk_size, chunk_overlap)
-    docs, sources = _documents(paths, text_field, report, include, exclude)
+    docs, sources = _documents(paths, text_field, report, include, exclude, relative_ids)
     return build_index(
         docs,
         name,
@@ -89,6 +94,7 @@ def update_paths(
     exclude: Sequence[str] = (),
     remove: Sequence[str] = (),
     build_report: BuildReport | None = None,
+    relative_ids: bool = False,
 ) -> Manifest:
     """Add or replace the documents of ``paths`` in the index ``manifest`` describes (or remove ids).
 
@@ -97,7 +103,7 @@ def update_paths(
     """
     ch = manifest.chunking
     chunker = Chunker(get_token_counter(manifest.tokenizer), int(ch["chunk_size"]), int(ch["chunk_overlap"]))
-    docs, _ = _documents(paths, text_field, report, include, exclude) if paths else ((), [])
+    docs, _ = _documents(paths, text_field, report, include, exclude, relative_ids) if paths else ((), [])
     return update_index(
         docs,
         manifest.name,

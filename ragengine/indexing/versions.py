@@ -156,11 +156,22 @@ def _same_clusters(params: dict[str, Any], report: BuildReport) -> dict[str, Any
 
 
 def _counted(docs: Iterable[Document], progress: Progress) -> Iterator[Document]:
-    """``docs`` passed through, telling the progress callback every 200 documents read."""
-    for n, d in enumerate(docs, 1):
-        if n % 200 == 0:
-            progress.tell("chunking", n, 0)
-        yield d
+    """``docs`` passed through, telling the progress callback every 200 documents read (and a bar)."""
+    bar: Any = None
+    if progress.bar:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="reading + chunking", unit="doc", leave=False)
+    try:
+        for n, d in enumerate(docs, 1):
+            if n % 200 == 0:
+                progress.tell("chunking", n, 0)
+            if bar is not None:
+                bar.update(1)
+            yield d
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 @contextmanager

@@ -249,6 +249,12 @@ def check_globs(patterns: Sequence[str], what: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _relative(d: Document, path: Path, root: Path) -> Document:
+    rel = path.name if root.is_file() else path.relative_to(root).as_posix()
+    meta = {**d.metadata, "source": rel} if d.metadata.get("source") == str(path) else d.metadata
+    return Document(d.doc_id.replace(str(path), rel, 1), d.text, meta)
+
+
 def iter_documents(
     paths: Iterable[str | Path],
     *,
@@ -257,10 +263,14 @@ def iter_documents(
     report: LoadReport | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    relative_ids: bool = False,
 ) -> Iterator[Document]:
     """Yield Documents from files and folders; a folder with ``corpus.jsonl`` is read as BEIR.
 
     ``include`` / ``exclude``: glob patterns over the files found in folders (see ``_files_under``).
+    ``relative_ids``: name files by their path inside the folder given (its name for a file given
+    alone) in ids and ``source``, not by the path as given, so the same files read from another
+    place (an upload's temp folder) keep their ids and content hashes.
     """
     report = report if report is not None else LoadReport()
     include, exclude = check_globs(include, "include"), check_globs(exclude, "exclude")
@@ -293,7 +303,7 @@ def iter_documents(
                     gen = _read_text_file(p, str(p), stream_bytes)
                 for d in gen:
                     report.documents += 1
-                    yield d
+                    yield _relative(d, p, root) if relative_ids else d
             except UnicodeDecodeError as e:
                 report.skip(p, f"not UTF-8 text (byte {e.start}); convert it with iconv -t UTF-8")
             except _Unreadable as e:

@@ -135,6 +135,25 @@ def test_index_page_shows_corpus_statistics(env: Path) -> None:
     assert labels["documents"] == "5" and labels["chunks"] == "5"
 
 
+def test_index_page_lists_adds_and_removes_documents(env: Path) -> None:
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Index")
+    at.run()
+    assert sorted(at.dataframe[0].value["document"]) == ["berlin", "everest", "nile", "paris", "rome"]
+    at.file_uploader(key="add_uploads").set_value(("oslo.txt", b"Oslo is the capital of Norway.", "text/plain"))
+    at.button(key="add_docs").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("1 new" in s.value and "5 reused" in s.value for s in at.success)
+    assert "oslo.txt" in list(at.dataframe[0].value["document"])  # named by file, not by the upload's temp path
+    at.multiselect(key="remove_ids").select("oslo.txt").select("rome")
+    at.button(key="remove_docs").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("2 removed" in s.value for s in at.success)
+    assert sorted(at.dataframe[0].value["document"]) == ["berlin", "everest", "nile", "paris"]
+
+
 def test_eval_page_shows_a_report(env: Path, tmp_path: Path) -> None:
     results = tmp_path / "results"
     (results / "demo.json").write_text(json.dumps({"summary": [{"strategy": "greedy", "acc": 0.5}]}))
