@@ -23,6 +23,7 @@ BENCHES = {
     "foundation": "ragengine.evaluation.experiments.foundation",
     "evidence": "ragengine.evaluation.experiments.evidence",
     "perf": "ragengine.evaluation.experiments.perf",
+    "scaleout": "ragengine.evaluation.experiments.scaleout",
 }
 
 

@@ -29,13 +29,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpora", default="demo,squad,5k,50k", help=f"comma-separated, of {', '.join(CORPORA)}")
     p.add_argument("--out", type=Path, default=Path("eval/results/perf"))
     p.add_argument("--merge", action="store_true", help="keep the corpora of an existing report not run now")
+    p.add_argument("--keep", type=Path, default=None, help="build the indexes under KEEP/CORPUS and keep them")
     return p
 
 
-def run_corpus(corpus: str) -> dict[str, Any]:
+def run_corpus(corpus: str, keep: Path | None = None) -> dict[str, Any]:
     t = time.perf_counter()
+    extra = [str(keep / corpus)] if keep is not None else []
     out = subprocess.run(
-        [sys.executable, "-m", "ragengine.evaluation.experiments.perf_worker", corpus],
+        [sys.executable, "-m", "ragengine.evaluation.experiments.perf_worker", corpus, *extra],
         capture_output=True,
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
@@ -62,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for c in names:
         print(f"perf: {c} ...", file=sys.stderr, flush=True)
-        results[c] = run_corpus(c)
+        results[c] = run_corpus(c, a.keep)
     merged = {**{k: v for k, v in old.items() if k not in results}, **results}
     order = {c: i for i, c in enumerate(CORPORA)}
     doc = {

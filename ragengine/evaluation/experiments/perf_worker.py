@@ -62,6 +62,12 @@ def _size_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 2)
 
 
+def _raw_phase(raw: Any, texts: list[str]) -> dict[str, Any]:
+    """The raw encoder over ``texts``, its session loaded first; the session is freed on return."""
+    raw.embed(texts[:16])  # the baseline is the encoder's steady state, not its loading
+    return _phase(lambda: raw.embed(texts).shape[0])
+
+
 def index_phases(corpus: str, root: Path) -> tuple[dict[str, Any], list[Any]]:
     from ragengine import BuildReport, Engine
     from ragengine.embed.onnx_minilm import OnnxMiniLM
@@ -71,10 +77,9 @@ def index_phases(corpus: str, root: Path) -> tuple[dict[str, Any], list[Any]]:
     chunker = Chunker(get_token_counter("smollm2-135m-instruct"), 128, 16)
     docs, chunks = load_corpus(corpus, chunker)
     texts = [c.text for c in chunks]
-    raw = OnnxMiniLM()
-    raw.embed(texts[:16])  # load the session: the baseline is the encoder's steady state
     res: dict[str, Any] = {"corpus": corpus, "documents": len(docs), "chunks": len(chunks)}
-    res["raw_encoder"] = _phase(lambda: raw.embed(texts).shape[0])
+    res["raw_encoder"] = _raw_phase(OnnxMiniLM(), texts)
+    del texts, chunks
     for key, clusters in (("build", False), ("build_clusters", True)):
         name = "p" if not clusters else "c"
         rep = BuildReport()
@@ -231,10 +236,11 @@ def cold_start(root: Path, res: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """``perf_worker CORPUS [KEEP_ROOT]``: with KEEP_ROOT the indexes are built there and kept."""
     corpus = argv[0]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="ragengine-perf-") as tmp:
-        root = Path(tmp)
+        root = Path(argv[1]) if len(argv) > 1 else Path(tmp)
         res, docs = index_phases(corpus, root)
         update_phases(docs, root, res)
         query_phases(corpus, root, res)
