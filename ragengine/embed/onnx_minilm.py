@@ -21,6 +21,7 @@ from ragengine.errors import InvalidInput, MissingDependency
 BATCH_TOKENS = 512  # see ragengine.rerank.encoder.BATCH_TOKENS: small batches run fastest here
 BATCH_TOKENS_GPU = 32768  # a GPU wants large batches
 DEVICES = ("auto", "cpu", "cuda")
+BLOCK = 4096  # texts tokenized at once
 
 
 def _package_dir(name: str) -> Path:
@@ -72,19 +73,29 @@ class OnnxMiniLM:
         self._tokenizer = tokenizer
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Vectors of ``texts`` in order; batches of at most ``batch_size`` texts and ~``BATCH_TOKENS`` tokens."""
+        """Vectors of ``texts`` in order; batches of at most ``batch_size`` texts and ~``batch_tokens`` tokens.
+
+        Texts are tokenized ``BLOCK`` at a time (sorted by length within the block), so memory does
+        not grow with the number of texts beyond the output.
+        """
         self._load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        enc = self._tokenizer.encode_batch(list(texts))
-        lengths = np.asarray([len(e.ids) for e in enc], dtype=np.int64)
-        order = np.argsort(lengths, kind="stable")
-        batches = list(_token_batches(lengths[order], batch_size, self.batch_tokens))
-        it: Any = batches
+        starts: Any = range(0, len(texts), BLOCK)
         if progress:
             from tqdm import tqdm
 
-            it = tqdm(batches, desc="embedding", unit="batch", leave=False)
-        for start, stop in it:
+            starts = tqdm(starts, desc="embedding", unit="block", leave=False)
+        for b in starts:
+            part = list(texts[b : b + BLOCK])
+            out[b : b + len(part)] = self._embed_block(part, batch_size)
+        return l2_normalise(out)
+
+    def _embed_block(self, texts: list[str], batch_size: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        enc = self._tokenizer.encode_batch(texts)
+        lengths = np.asarray([len(e.ids) for e in enc], dtype=np.int64)
+        order = np.argsort(lengths, kind="stable")
+        for start, stop in _token_batches(lengths[order], batch_size, self.batch_tokens):
             idx = order[start:stop]
             width = int(lengths[idx].max())
             ids = np.zeros((len(idx), width), dtype=np.int64)
@@ -96,7 +107,7 @@ class OnnxMiniLM:
             hidden = self._session.run(None, feeds)[0]
             m = mask[..., None].astype(np.float32)
             out[idx] = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-        return l2_normalise(out)
+        return out
 
 
 def choose_providers(device: str, available: list[str]) -> list[str]:

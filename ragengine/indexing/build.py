@@ -129,7 +129,14 @@ def _sentence_work(plan: Plan, previous: Previous | None, clusters: bool, report
     return True
 
 
+def _fresh(entries: list[Entry], n_new: int) -> bool:
+    """Whether the version is exactly the encoder pass's rows in order (a first build): no reassembly."""
+    return len(entries) == n_new and all(e.old < 0 and e.new == i for i, e in enumerate(entries))
+
+
 def _vectors(entries: list[Entry], previous: Previous | None, enc: Encoded, dim: int) -> np.ndarray:
+    if _fresh(entries, len(enc.vectors)):
+        return np.asarray(enc.vectors, dtype=np.float32)
     out = np.empty((len(entries), dim), dtype=np.float32)
     for i, e in enumerate(entries):
         out[i] = previous.vectors[e.old] if e.old >= 0 and previous is not None else enc.vectors[e.new]
@@ -140,6 +147,8 @@ def _terms(entries: list[Entry], previous: Previous | None, enc: Encoded) -> Any
     from ragengine.rerank.sparse import TermMatrix
 
     assert enc.terms is not None
+    if _fresh(entries, enc.terms.n_rows):
+        return enc.terms
     base = previous.terms if previous is not None and previous.terms is not None else None
     both = TermMatrix.vstack([base, enc.terms]) if base is not None else enc.terms
     shift = base.n_rows if base is not None else 0

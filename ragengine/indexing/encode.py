@@ -67,4 +67,5 @@ def encode_texts(
 
 def _split_rows(flat: np.ndarray, counts: list[int]) -> list[np.ndarray]:
     bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return [flat[bounds[i] : bounds[i + 1]].astype(np.float16) for i in range(len(counts))]
+    flat = flat if flat.dtype == np.float16 else flat.astype(np.float16)
+    return [flat[bounds[i] : bounds[i + 1]] for i in range(len(counts))]  # views: no copy

@@ -120,7 +120,7 @@ class TokenEncoder:
         (late chunking): sentence vectors for free from the passage pass. On SQuAD articles 1-24
         they find the answer's sentence as well as encoding each sentence alone does (hit@1 0.628
         vs 0.629, hit@5 0.878 vs 0.855), at cosine 0.84 to those standalone vectors.
-        Returns (per text ids and states, pooled vectors, span vectors in text-then-span order).
+        Returns (per text ids and states, pooled vectors, span vectors in text-then-span order, float16).
         """
         with_offsets = self.token_ids_offsets(texts)
         all_ids = [ids for ids, _ in with_offsets]
@@ -180,7 +180,7 @@ class TokenEncoder:
             if spans is not None:
                 off = np.concatenate([with_offsets[t][1][pieces[i][1] : pieces[i][2]] for i in mine])
                 span_vecs.extend(_span_means(states, off, spans[t], pooled[t]))
-        sv = l2_normalise(np.asarray(span_vecs, np.float32).reshape(-1, DIM))
+        sv = l2_normalise(np.asarray(span_vecs, np.float32).reshape(-1, DIM)).astype(np.float16)
         return out, l2_normalise(pooled), sv
 
 

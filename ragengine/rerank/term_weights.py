@@ -209,7 +209,7 @@ class TermWeighter:
                 on_batch(min(s + batch, len(texts)))
         if not parts:
             empty = TermMatrix(np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), VOCAB_SIZE)
-            return empty, np.zeros((0, DIM), np.float32), np.zeros((0, DIM), np.float32)
+            return empty, np.zeros((0, DIM), np.float32), np.zeros((0, DIM), np.float16)
         terms, vectors = TermMatrix.vstack(parts), np.concatenate(vecs)
         ex = self.expansion
         if ex:
