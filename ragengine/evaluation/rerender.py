@@ -62,7 +62,21 @@ def _evidence(doc: dict[str, Any]) -> str:
     return render_markdown(doc)
 
 
+def _perf(doc: dict[str, Any]) -> str:
+    from ragengine.evaluation.report.perf import render_markdown
+
+    return render_markdown(doc)
+
+
+def _scaleout(doc: dict[str, Any]) -> str:
+    from ragengine.evaluation.experiments.scaleout import render
+
+    return render(doc)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "perf": _perf,
+    "scaleout": _scaleout,
     "selection": _selection,
     "evidence": _evidence,
     "retrieval": _retrieval,

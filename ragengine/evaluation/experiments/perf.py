@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpora", default="demo,squad,5k,50k", help=f"comma-separated, of {', '.join(CORPORA)}")
     p.add_argument("--out", type=Path, default=Path("eval/results/perf"))
     p.add_argument("--merge", action="store_true", help="keep the corpora of an existing report not run now")
+    p.add_argument("--smoke", action="store_true", help="only the 30-paragraph smoke corpus (a quick check)")
     p.add_argument("--keep", type=Path, default=None, help="build the indexes under KEEP/CORPUS and keep them")
     return p
 
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ragengine.evaluation.report.perf import write_outputs
 
     a = _parser().parse_args(argv)
-    names = [c.strip() for c in a.corpora.split(",") if c.strip()]
+    names = ["smoke"] if a.smoke else [c.strip() for c in a.corpora.split(",") if c.strip()]
     bad = [c for c in names if c not in CORPORA]
     if bad:
         print(f"error: unknown corpus {bad[0]!r}; choose from {', '.join(CORPORA)}", file=sys.stderr)

@@ -21,7 +21,7 @@ from ragengine.ingest.corpora import iter_beir_corpus, iter_hipporag_corpus, ite
 from ragengine.text import sentence_spans
 from ragengine.types import Chunk, Document
 
-CORPORA = ("demo", "squad", "5k", "50k")
+CORPORA = ("smoke", "demo", "squad", "5k", "50k")  # smoke: 30 demo paragraphs, for the test suite
 TARGETS = {"5k": 5_000, "50k": 50_000}
 
 
@@ -53,6 +53,9 @@ def _synthetic(pool: list[str], seed: int = 0) -> Iterator[Document]:
 
 def load_corpus(name: str, chunker: Chunker, data: Path = DATA) -> tuple[list[Document], list[Chunk]]:
     """The documents of corpus ``name`` and their chunks (cut at the target chunk count)."""
+    if name == "smoke":
+        demo, _ = load_corpus("demo", chunker, data)
+        return demo[:30], list(chunker.chunks(demo[:30]))
     if name in ("demo", "squad"):
         path = BUNDLED / "xquad-en" / "xquad.en.json"
         if name == "squad":

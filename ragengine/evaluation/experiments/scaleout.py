@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--indexes", type=Path, default=Path("indexes"))
     p.add_argument("--out", type=Path, default=Path("eval/results/scaleout"))
+    p.add_argument("--smoke", action="store_true", help="2,000 random unit vectors and 20 queries (a quick check)")
     return p
 
 
@@ -52,7 +53,7 @@ def real_vectors(folder: Path, limit: int) -> tuple[np.ndarray, list[str]]:
         except Exception:
             continue
         parts.append(idx.dense.all_vectors())
-        names.append(f"{m.parent.relative_to(folder)} ({idx.dense.index.ntotal})")
+        names.append(f"{m.parent.relative_to(folder)} ({idx.dense.index.ntotal} real MiniLM chunk vectors)")
         seen += idx.dense.index.ntotal
     x = np.unique(np.concatenate(parts), axis=0)
     rng = np.random.default_rng(0)
@@ -88,13 +89,24 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     from ragengine.index.pg_server import start_server
     from ragengine.index.pg_vectors import PgVectors, connect
 
-    x, sources = real_vectors(a.indexes, a.vectors)
-    qs = [q.question for q in load_squad(DATA / "squad-v1.1-dev" / "dev-v1.1.rebuilt.json", (25, 48))]
-    queries = OnnxMiniLM().embed(qs[:: max(1, len(qs) // a.queries)][: a.queries])
+    if a.smoke:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((2000, 384)).astype(np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        sources = ["random unit vectors (smoke)"]
+        query_source = "perturbed corpus vectors"
+        queries = x[:20] + 0.05 * rng.standard_normal((20, 384)).astype(np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    else:
+        x, sources = real_vectors(a.indexes, a.vectors)
+        query_source = "SQuAD dev questions, embedded"
+        qs = [q.question for q in load_squad(DATA / "squad-v1.1-dev" / "dev-v1.1.rebuilt.json", (25, 48))]
+        queries = OnnxMiniLM().embed(qs[:: max(1, len(qs) // a.queries)][: a.queries])
     flat = faiss.IndexFlatIP(x.shape[1])
     flat.add(x)
     gold, flat_ms = _timed(lambda q: flat.search(q, 10), queries)
     res: dict[str, Any] = {"vectors": len(x), "dim": int(x.shape[1]), "sources": sources, "queries": len(queries)}
+    res["query_source"] = query_source
     rows = [{"engine": "FAISS flat (exact)", "recall@10": 1.0, **_pct(flat_ms)}]
     hnsw = faiss.IndexHNSWFlat(x.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
     hnsw.hnsw.efConstruction = 80
@@ -149,8 +161,9 @@ def render(doc: dict[str, Any]) -> str:
     out = [
         "# Scale-out, vector side: pgvector HNSW against FAISS on the same real vectors",
         "",
-        f"`{doc['command']}` on {doc['cpus']} CPUs, {doc['created']}: {r['vectors']:,} distinct real MiniLM chunk "
-        f"vectors ({r['dim']}-d) from {', '.join(r['sources'])}; {r['queries']} SQuAD dev questions as queries; "
+        f"`{doc['command']}` on {doc['cpus']} CPUs, {doc['created']}: {r['vectors']:,} distinct vectors "
+        f"({r['dim']}-d) from {', '.join(r['sources'])}; {r['queries']} queries "
+        f"({r.get('query_source', 'SQuAD dev questions, embedded')}); "
         "ground truth FAISS flat. The PostgreSQL server is a local throwaway one (fsync off) on the same cores.",
         "",
     ]

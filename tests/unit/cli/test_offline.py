@@ -27,6 +27,8 @@ OUTPUTS = {
     "retrieval": ("", ["retrieval.json", "retrieval.md", "retrieval.png"]),
     "crag-rewrite-cache": ("", ["crag-rewrite-cache.json", "crag-rewrite-cache.md", "crag-rewrite-cache.png"]),
     "foundation": ("", ["foundation.json"]),
+    "perf": ("perf", ["perf.json", "perf.md", "perf.png"]),
+    "scaleout": ("scaleout", ["scaleout.json", "scaleout.md"]),
 }
 
 
