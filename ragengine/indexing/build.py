@@ -29,7 +29,7 @@ from ragengine.index.store import TERM_ENCODER, VECTORS
 from ragengine.indexing.documents import write_documents
 from ragengine.indexing.encode import Encoded, encode_texts
 from ragengine.indexing.plan import BuildReport, Entry, Plan, make_plan
-from ragengine.indexing.previous import Previous
+from ragengine.indexing.previous import Previous, SentenceRows
 from ragengine.indexing.progress import Progress
 from ragengine.ingest.chunking import Chunker
 from ragengine.text import sentence_spans
@@ -164,38 +164,59 @@ def _sentence_table(
     fresh: bool,
 ) -> Any:
     """The clusters' sentence table in chunk order, from the encoder pass or the previous version."""
-    from ragengine.cluster.sentences import SentenceTable
-
     assert enc.sentences is not None and spans is not None
-    rows, span_l, tok_l, vec_l = [], [], [], []
-    for r, e in enumerate(plan.entries):
+    rows = []
+    for e in plan.entries:
         if e.new >= 0 and (fresh or e.old < 0):
-            sp = np.asarray(spans[e.new], dtype=np.int32).reshape(-1, 2)
-            toks = np.asarray([max(1, chunker.counter.count(e.chunk.text[a:b])) for a, b in sp], dtype=np.int32)
-            vecs = enc.sentences[e.new]
+            rows.append(sentence_rows(e.chunk.text, spans[e.new], enc.sentences[e.new], chunker.counter))
         else:
             assert previous is not None and previous.sentences is not None
-            got = previous.sentences[e.old]
-            sp, toks, vecs = got.spans, got.tokens, got.vectors
-        rows.append(np.full(len(sp), r, dtype=np.int32))
-        span_l.append(sp)
-        tok_l.append(toks)
-        vec_l.append(np.asarray(vecs, dtype=np.float16).reshape(-1, enc.vectors.shape[1]))
+            rows.append(previous.sentences[e.old])
+    return sentence_table(rows, enc.vectors.shape[1])
+
+
+def sentence_rows(text: str, spans: Sequence[tuple[int, int]], vectors: np.ndarray, counter: Any) -> SentenceRows:
+    """One chunk's sentences: spans, exact token counts of each sentence alone, and their vectors."""
+    sp = np.asarray(spans, dtype=np.int32).reshape(-1, 2)
+    toks = np.asarray([max(1, counter.count(text[a:b])) for a, b in sp], dtype=np.int32)
+    return SentenceRows(sp, toks, np.asarray(vectors, dtype=np.float16))
+
+
+def sentence_table(rows: Sequence[SentenceRows], dim: int) -> Any:
+    """The ``SentenceTable`` of chunks whose sentences are ``rows`` (row i = chunk i)."""
+    from ragengine.cluster.sentences import SentenceTable
+
+    chunk = [np.full(len(r.spans), i, dtype=np.int32) for i, r in enumerate(rows)]
     return SentenceTable(
-        np.concatenate(rows).astype(np.int32),
-        np.concatenate(span_l).astype(np.int32).reshape(-1, 2),
-        np.concatenate(tok_l).astype(np.int32),
-        np.concatenate(vec_l).astype(np.float16),
+        np.concatenate(chunk or [np.zeros(0, np.int32)]).astype(np.int32),
+        np.concatenate([r.spans for r in rows] or [np.zeros((0, 2), np.int32)]).astype(np.int32).reshape(-1, 2),
+        np.concatenate([r.tokens for r in rows] or [np.zeros(0, np.int32)]).astype(np.int32),
+        np.concatenate([r.vectors.reshape(-1, dim) for r in rows] or [np.zeros((0, dim), np.float16)]).astype(
+            np.float16
+        ),
     )
 
 
 def _write_clusters(tmp: Path, plan: Plan, vectors: np.ndarray, table: Any, spec: VersionSpec) -> None:
+    chunks = [e.chunk for e in plan.entries]
+    save_clusters_with(tmp, chunks, vectors, table, spec.embedder, spec.chunker.counter, spec.cluster_options)
+
+
+def save_clusters_with(
+    folder: Path,
+    chunks: list[Any],
+    vectors: np.ndarray,
+    table: Any,
+    embedder: Embedder,
+    counter: Any,
+    options: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Cluster ``chunks`` over their sentence ``table`` and save ``folder/clusters/``; returns params and cost."""
     from ragengine.cluster import build_clusters, save_clusters
 
-    chunks = [e.chunk for e in plan.entries]
     x = l2_normalise(np.asarray(vectors, dtype=np.float32))
-    cs = build_clusters(
-        chunks, x, spec.chunker.counter, embedder=spec.embedder, sentences=table, **(spec.cluster_options or {})
-    )
-    cs.params["sentence_vectors"] = "contextual" if spec.embedder.id == TERM_ENCODER else "standalone"
-    save_clusters(tmp, cs)
+    cs = build_clusters(chunks, x, counter, embedder=embedder, sentences=table, **(options or {}))
+    if table is not None:
+        cs.params["sentence_vectors"] = "contextual" if embedder.id == TERM_ENCODER else "standalone"
+    save_clusters(folder, cs)
+    return {**cs.params, "indexing": cs.indexing}

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ragengine.embed.base import Embedder, l2_normalise
+from ragengine.embed.base import Embedder
 from ragengine.index.publish import failpoint, new_temp, publish, stage_copy
 from ragengine.index.store import TERM_ENCODER, LoadedIndex
+from ragengine.indexing.build import save_clusters_with, sentence_rows, sentence_table
 from ragengine.indexing.encode import encode_texts
 from ragengine.indexing.progress import Progress
 from ragengine.indexing.versions import _writing
@@ -56,25 +57,12 @@ def write_clusters(
     options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cluster ``chunks`` and save ``folder/clusters/``; returns the clusters' parameters and indexing cost."""
-    from ragengine.cluster import build_clusters, save_clusters
-    from ragengine.cluster.sentences import SentenceTable
-
-    x = l2_normalise(np.asarray(vectors, dtype=np.float32))
     table = None
     if embedder.id == TERM_ENCODER:
         texts = [c.text for c in chunks]
         spans = [sentence_spans(t) for t in texts]
         enc = encode_texts(texts, embedder, with_terms=False, spans=spans, progress=Progress(False, None))
         assert enc.sentences is not None
-        rows = np.concatenate([np.full(len(s), r, np.int32) for r, s in enumerate(spans)] or [np.zeros(0, np.int32)])
-        flat = [(t[a:b], a, b) for t, sp in zip(texts, spans, strict=True) for a, b in sp]
-        table = SentenceTable(
-            rows.astype(np.int32),
-            np.asarray([(a, b) for _, a, b in flat], dtype=np.int32).reshape(-1, 2),
-            np.asarray([max(1, counter.count(s)) for s, _, _ in flat], dtype=np.int32),
-            np.concatenate(enc.sentences or [np.zeros((0, x.shape[1]), np.float16)]).astype(np.float16),
-        )
-    cs = build_clusters(chunks, x, counter, embedder=embedder, sentences=table, **(options or {}))
-    cs.params["sentence_vectors"] = "contextual" if table is not None else "standalone"
-    save_clusters(folder, cs)
-    return {**cs.params, "indexing": cs.indexing}
+        rows = [sentence_rows(t, sp, v, counter) for t, sp, v in zip(texts, spans, enc.sentences, strict=True)]
+        table = sentence_table(rows, int(np.asarray(vectors).shape[1]))
+    return save_clusters_with(folder, chunks, vectors, table, embedder, counter, options)

@@ -46,7 +46,6 @@ class SentenceRows:
 @dataclass
 class Previous:
     folder: Path
-    settings: dict[str, Any]
     chunks: list[Chunk]
     vectors: np.ndarray  # float32, exact (from the dense index)
     terms: TermMatrix | None
@@ -62,10 +61,6 @@ class Previous:
 
     def row(self, c: Chunk) -> int | None:
         return self.row_of.get(chunk_key(c))
-
-    def doc_order(self) -> list[str]:
-        """Document ids in the order of their first chunk."""
-        return list(self.rows_by_doc)
 
 
 def load_previous(folder: Path, settings: dict[str, Any], *, embedder: str, with_terms: bool) -> Previous | None:
@@ -94,7 +89,6 @@ def load_previous(folder: Path, settings: dict[str, Any], *, embedder: str, with
     sentences, params = _sentences(folder, idx.chunks, wanted)
     return Previous(
         folder,
-        settings,
         idx.chunks,
         idx.dense.all_vectors(),
         terms,
