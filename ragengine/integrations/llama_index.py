@@ -20,7 +20,6 @@ selector (greedy O(n); MCTS ~15 ms for 30 nodes).
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -30,16 +29,15 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
 
-from ragengine import assemble
 from ragengine.embed.base import Embedder
 from ragengine.embed.registry import get_embedder
 from ragengine.errors import InvalidInput
 from ragengine.generate.prompt import separator_cost
+from ragengine.integrations.budgeted import select_under_budget
 from ragengine.select.base import Selector
-from ragengine.select.evidence import selector_needs_counter
 from ragengine.select.registry import get_selector
 from ragengine.tokens import get_token_counter
-from ragengine.types import Candidate, Chunk, Selection
+from ragengine.types import Candidate, Selection
 
 __all__ = ["RagEngineEmbedding", "TokenBudgetPostprocessor", "separator_cost"]
 
@@ -141,48 +139,30 @@ class TokenBudgetPostprocessor(BaseNodePostprocessor):
         nodes: list[NodeWithScore],
         query_bundle: QueryBundle | None = None,
     ) -> list[NodeWithScore]:
-        t0 = time.perf_counter()
-        budget = self.budget_tokens
-        if not nodes:
-            self._last = Selection((), 0, budget, self.strategy, "no candidates were retrieved")
-            return []
         counter = get_token_counter(self.tokenizer)
         if self._selector.name != self.strategy:  # the field was reassigned after construction
             self._selector = get_selector(self.strategy, counter=counter, **self.selector_options)
         texts = [n.node.get_content(metadata_mode=self.metadata_mode).strip() for n in nodes]
-        cands = []
-        for i, (n, text) in enumerate(zip(nodes, texts, strict=True)):
-            node = n.node
-            doc_id = node.ref_doc_id or node.node_id
-            start = getattr(node, "start_char_idx", None)
-            position = start if isinstance(start, int) else i
-            score = float(n.score) if n.score is not None else 1.0 / (i + 1)
-            chunk = Chunk(str(i), doc_id, text, counter.count(text), position, {"node_id": node.node_id})
-            cands.append(Candidate(chunk, score, i, {"llama_index": score}))
-        costs = assemble.candidate_costs(cands, counter, counter.name)
-        qvec, vecs = self._vectors(nodes, query_bundle)
-        query = query_bundle.query_str if query_bundle is not None else ""
-        fitted = assemble.fit(
-            query, cands, costs, budget, self._selector, counter, query_vector=qvec, chunk_vectors=vecs, seed=self.seed
+        qvec, vecs = self._vectors(nodes, query_bundle) if nodes else (None, None)
+        got = select_under_budget(
+            query_bundle.query_str if query_bundle is not None else "",
+            texts,
+            [n.node.ref_doc_id or n.node.node_id for n in nodes],
+            [n.score for n in nodes],
+            self.budget_tokens,
+            self._selector,
+            counter,
+            positions=[getattr(n.node, "start_char_idx", None) for n in nodes],
+            seed=self.seed,
+            query_vector=qvec,
+            vectors=vecs,
         )
-        selection, chosen, exact = fitted.selection, list(fitted.chosen), fitted.tokens
-        if selector_needs_counter(self._selector.name):  # sentence blocks: new nodes that name their sources
-            self._last = replace(selection, chosen=tuple(chosen), context_tokens=exact)
-            return [_block_node(c, nodes) for c in chosen]
-        keep = [int(c.chunk.chunk_id) for c in chosen]
-        self._last = replace(
-            selection,
-            chosen=tuple(chosen),
-            context_tokens=exact,
-            stats={
-                **selection.stats,
-                "node_ids": [nodes[i].node.node_id for i in keep],
-                "estimated_tokens": sum(costs[i] for i in keep),
-                "candidates": len(nodes),
-                "select_ms": (time.perf_counter() - t0) * 1000,
-            },
-        )
-        return [nodes[i] for i in keep]
+        if got.blocks:  # sentence blocks: new nodes that name their sources
+            self._last = got.selection
+            return [_block_node(c, nodes) for c in got.blocks]
+        ids = [nodes[i].node.node_id for i in got.keep]
+        self._last = replace(got.selection, stats={**got.selection.stats, "node_ids": ids})
+        return [nodes[i] for i in got.keep]
 
 
 def _block_node(block: Candidate, nodes: list[NodeWithScore]) -> NodeWithScore:
