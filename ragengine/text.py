@@ -113,3 +113,37 @@ def plain_text(text: str) -> str:
     True
     """
     return _CONTROL.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1:], text)
+
+
+_MARKUP_LINE = re.compile(r"^\s*(?:```.*|~~~.*|/{3}.*|\{\*.*\*\}|<!--.*-->|[-*_]{3,}|\|?[\s:|-]*-{3,}[\s:|-]*\|?)\s*$")
+_MARKUP = [
+    (re.compile(r"\{\*.*?\*\}|\{%.*?%\}|\{\{.*?\}\}|<!--.*?-->"), ""),  # template tags and comments
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"</?[A-Za-z][^>]{0,200}>"), ""),  # HTML tags
+    (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)"), ""),  # heading, quote, list markers
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),  # inline code
+    (re.compile(r"(?<![\w*])\*(?!\s)([^*]+?)(?<!\s)\*(?![\w*])"), r"\1"),  # *emphasis*
+    (re.compile(r"^\s*\|\s*|\s*\|\s*$"), ""),  # the outer pipes of a table row
+    (re.compile(r"\s*\|\s*"), "; "),  # its inner pipes
+]
+
+
+def strip_markup(text: str) -> str:
+    """``text`` as prose: markdown, HTML and template markup removed, fence and rule lines dropped.
+
+    What a reader should see of a documentation page when one sentence of it is the answer.
+
+    >>> strip_markup("## Path\\n/// tip\\nUse **`{item_id}`** in the [path](url).\\n```py\\n{* ../a.py *}")
+    'Path\\nUse {item_id} in the path.'
+    """
+    out = []
+    for line in text.splitlines():
+        if _MARKUP_LINE.match(line):
+            continue
+        for pattern, repl in _MARKUP:
+            line = pattern.sub(repl, line)
+        line = " ".join(line.split())
+        if line:
+            out.append(line)
+    return "\n".join(out)
