@@ -29,6 +29,7 @@ __all__ = [
     "Selector",
     "Stages",
     "cited_documents",
+    "default_generator_name",
     "errors",
 ]
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from ragengine.budget import Budget, Ledger, PriceTable
     from ragengine.config import EngineConfig
     from ragengine.engine import Engine
+    from ragengine.generate.base import default_generator_name
     from ragengine.indexing.plan import BuildReport
     from ragengine.ingest.loaders import LoadReport
     from ragengine.select.base import SelectionInput, Selector
@@ -62,6 +64,7 @@ _WHERE = {
     "SelectionInput": "ragengine.select.base",
     "Selector": "ragengine.select.base",
     "Stages": "ragengine.stages",
+    "default_generator_name": "ragengine.generate.base",
     "errors": "ragengine.errors",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ragengine import Budget, cited_documents
-from ragengine._ui.common import LOCAL_GENERATORS, fail, get_engine, ledger_view, path_note, pick_index, root
+from ragengine._ui.common import fail, get_engine, ledger_view, local_generators, path_note, pick_index, root
 from ragengine.config import CLUSTER_MODES, RETRIEVAL_MODES, REWRITE_MODES, STRATEGIES
 from ragengine.errors import RagEngineError
 
@@ -19,7 +19,7 @@ def page_ask() -> None:
     strategy = c1.selectbox(
         "Strategy", STRATEGIES, index=STRATEGIES.index("evidence"), key="strategy", help="evidence: scored sentences"
     )
-    generator = c2.selectbox("Generator", LOCAL_GENERATORS, key="generator")
+    generator = c2.selectbox("Generator", local_generators(), key="generator")
     retrieval = c3.selectbox("Retrieval", RETRIEVAL_MODES, key="retrieval")
     d1, d2, d3 = st.columns(3)
     clusters = d1.selectbox("Clusters (CRAG)", CLUSTER_MODES, key="clusters", help="auto: if the index has any")

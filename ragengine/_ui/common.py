@@ -6,13 +6,17 @@ from typing import Any, cast
 
 import streamlit as st
 
-from ragengine import Engine, EngineConfig
+from ragengine import Engine, EngineConfig, default_generator_name
 from ragengine.config import GENERATORS, RetrievalMode
 from ragengine.paths import index_root
 
-# The console offers the local generators, extractive first (its default: free and the most
-# accurate); the OpenAI-compatible one needs a server URL, which the CLI takes.
-LOCAL_GENERATORS = ("extractive", *(g for g in GENERATORS if g not in ("extractive", "openai")))
+
+def local_generators() -> tuple[str, ...]:
+    """The local generators, the CLI's default first (``llm`` when a reader is installed, else
+    ``extractive``), so one question gets the same answer in both; the OpenAI-compatible one needs a
+    server URL, which the CLI takes."""
+    first = default_generator_name()
+    return (first, *(g for g in GENERATORS if g not in (first, "openai")))
 
 
 def root() -> str:

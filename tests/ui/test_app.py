@@ -52,6 +52,12 @@ def test_ask_shows_answer_citations_and_ledger(env: Path) -> None:
     assert any("context" in c.value and "tokens" in c.value for c in at.caption)
 
 
+def test_the_console_defaults_to_the_clis_generator(env: Path) -> None:
+    from ragengine import default_generator_name
+
+    assert _app().selectbox(key="generator").value == default_generator_name()
+
+
 def test_empty_question_gives_a_message(env: Path) -> None:
     at = _ask(_app(), "   ")
     assert any("Type a question" in w.value for w in at.warning)
