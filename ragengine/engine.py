@@ -267,9 +267,11 @@ class Engine:
         progress: bool = False,
         report: LoadReport | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
-        relative_ids: bool = False,
+        relative_ids: bool | None = None,
     ) -> BuildReport:
         """Add (or replace, by document id) files, folders or Documents in this index, in place.
+
+        Files are named as the index named them (``relative_ids=None``: ``manifest.doc_ids``).
 
         Only new and changed documents are encoded; clusters are refreshed from stored vectors. The
         index version changes (cached answers of the old one are not served); this engine reloads it.

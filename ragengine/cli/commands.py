@@ -27,8 +27,10 @@ def _engine(args: argparse.Namespace) -> Any:
         opts = {"base_url": args.base_url, "model": args.model}
         if args.tokenizer:
             opts["tokenizer"] = args.tokenizer
-    strategy = args.strategy or ("evidence" if args.evidence == "auto" else "greedy")
+    strategy = args.strategy or ("greedy" if args.evidence == "off" else "evidence")
+    selector_options = {"evidence": {"scorer": "cross"}} if args.evidence == "cross" else {}
     config = EngineConfig(
+        selector_options=selector_options,
         strategy=strategy,
         retrieval=args.retrieval,
         candidates=args.candidates,
@@ -165,6 +167,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         exclude=args.exclude,
         rebuild=args.rebuild,
         build_report=built,
+        relative_ids=args.doc_ids == "relative",
     )
     return _print_build(args, "indexed", manifest.name, manifest.n_documents, manifest.n_chunks, built, report, t)
 
@@ -176,7 +179,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     engine = Engine.from_index(args.name, root=args.root, generator="none")
     built = engine.add_documents(
-        args.paths, text_field=args.text_field, include=args.include, exclude=args.exclude, progress=True, report=report
+        args.paths,
+        text_field=args.text_field,
+        include=args.include,
+        exclude=args.exclude,
+        progress=True,
+        report=report,
+        relative_ids=None if args.doc_ids is None else args.doc_ids == "relative",
     )
     m = engine.manifest
     return _print_build(args, "updated", m.name, m.n_documents, m.n_chunks, built, report, t)

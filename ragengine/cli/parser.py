@@ -52,9 +52,10 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--evidence",
-        choices=["auto", "off"],
+        choices=["auto", "cross", "off"],
         default="auto",
-        help="auto: select scored sentences, grouped by document (the evidence strategy); off: whole chunks",
+        help="auto: select scored sentences, grouped by document (the evidence strategy); cross: the same, "
+        "with the top sentences re-scored by the MiniLM cross-encoder (slower, more accurate); off: whole chunks",
     )
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")
     p.add_argument("--candidates", type=int, default=30, help="candidates offered to the selector")
@@ -107,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="index only matching files (*.md)")
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out (img/*)")
     p.add_argument("--rebuild", action="store_true", help="encode everything, even what the existing index could lend")
+    p.add_argument(
+        "--doc-ids",
+        choices=["relative", "path"],
+        default="relative",
+        help="name files by their path inside the folder given (relative, the default: citations read "
+        "docs' own paths wherever the command ran) or by the path as given (path)",
+    )
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser(
@@ -117,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=None)
     p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="add only matching files (*.md)")
+    p.add_argument(
+        "--doc-ids",
+        choices=["relative", "path"],
+        default=None,
+        help="how new files are named (default: as the index named its files, see `ragengine index --doc-ids`)",
+    )
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out (img/*)")
     p.add_argument("--json", action="store_true")
 

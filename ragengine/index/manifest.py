@@ -42,6 +42,9 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
 
+DOC_ID_MODES = ("path", "relative")
+
+
 @dataclass
 class Manifest:
     name: str
@@ -57,6 +60,9 @@ class Manifest:
     created: str = ""
     files: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    doc_ids: str = "path"
+    """How files were named: ``path`` (as given to the build; every index before this field) or
+    ``relative`` (by their path inside the folder given); ``add`` names new files the same way."""
 
     def write(self, folder: Path) -> None:
         self.files = {
@@ -93,6 +99,8 @@ class Manifest:
             value = getattr(self, name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 return f"{name} must be {kind.__name__}, not {type(value).__name__}"
+        if self.doc_ids not in DOC_ID_MODES:
+            return f"doc_ids must be one of {', '.join(DOC_ID_MODES)}, not {self.doc_ids!r}"
         if not self.files:
             return "it lists no files, so nothing could be checked"
         bad = [k for k, v in self.files.items() if not isinstance(k, str) or not _SHA256.fullmatch(str(v))]

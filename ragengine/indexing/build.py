@@ -48,6 +48,7 @@ class VersionSpec:
     clusters: bool = False
     cluster_options: dict[str, Any] | None = None
     sources: list[str] | None = None
+    doc_ids: str = "path"
 
     def settings(self) -> dict[str, Any]:
         """The manifest fields a previous version must share to lend its chunks."""
@@ -112,6 +113,7 @@ def write_version(
         n_chunks=len(chunks),
         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         sources=spec.sources or [],
+        doc_ids=spec.doc_ids,
     )
 
 

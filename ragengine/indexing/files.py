@@ -77,6 +77,7 @@ def index_paths(
         cluster_options=cluster_options,
         rebuild=rebuild,
         build_report=build_report,
+        doc_ids="relative" if relative_ids else "path",
     )
 
 
@@ -94,13 +95,16 @@ def update_paths(
     exclude: Sequence[str] = (),
     remove: Sequence[str] = (),
     build_report: BuildReport | None = None,
-    relative_ids: bool = False,
+    relative_ids: bool | None = None,
 ) -> Manifest:
     """Add or replace the documents of ``paths`` in the index ``manifest`` describes (or remove ids).
 
     The chunker is the one the index was built with (from its manifest), so chunk ids and token
-    counts agree with the chunks kept.
+    counts agree with the chunks kept; ``relative_ids=None`` names files as the index did
+    (``manifest.doc_ids``), so a file added again replaces its document instead of doubling it.
     """
+    if relative_ids is None:
+        relative_ids = manifest.doc_ids == "relative"
     ch = manifest.chunking
     chunker = Chunker(get_token_counter(manifest.tokenizer), int(ch["chunk_size"]), int(ch["chunk_overlap"]))
     docs, _ = _documents(paths, text_field, report, include, exclude, relative_ids) if paths else ((), [])

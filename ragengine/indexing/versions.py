@@ -50,6 +50,7 @@ def build_index(
     cluster_options: dict[str, Any] | None = None,
     rebuild: bool = False,
     build_report: BuildReport | None = None,
+    doc_ids: str = "path",
 ) -> Manifest:
     """Chunk, embed and index ``docs`` into ``root/name``, replacing an old version only on success.
 
@@ -59,8 +60,9 @@ def build_index(
     rest); ``cluster_options`` go to ``ragengine.cluster.build_clusters`` (seed, summary, ...).
     ``rebuild``: encode everything even where the existing version could lend its vectors.
     ``build_report`` is filled with what was new, changed, unchanged, removed and encoded.
+    ``doc_ids``: how the files were named (``Manifest.doc_ids``), recorded for later updates.
     """
-    spec = VersionSpec(name, embedder, chunker, dense_kind, with_terms, clusters, cluster_options, sources)
+    spec = VersionSpec(name, embedder, chunker, dense_kind, with_terms, clusters, cluster_options, sources, doc_ids)
     report = build_report if build_report is not None else BuildReport()
     return _new_version(spec, root, docs, progress, on_progress, report, reuse=not rebuild, mode="sync")
 
@@ -93,7 +95,7 @@ def update_index(
     from ragengine.cluster import has_clusters
 
     clusters = has_clusters(folder)
-    spec = VersionSpec(name, embedder, chunker, old.dense_kind, True, clusters, None, old.sources)
+    spec = VersionSpec(name, embedder, chunker, old.dense_kind, True, clusters, None, old.sources, old.doc_ids)
     report = build_report if build_report is not None else BuildReport()
     return _new_version(spec, root, docs, progress, on_progress, report, reuse=True, mode=mode, remove=remove)
 

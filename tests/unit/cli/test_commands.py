@@ -125,3 +125,30 @@ def test_search_prints_ranked_candidates_and_refuses_terms_without_weights(
     assert out["results"][0]["doc_id"].endswith("cities.md") and "rrf" in out["results"][0]["scores"]
     rc = main(["search", "t", "capital", "--root", str(root), "--reranker", "terms"])
     assert rc == 2 and "has no term weights" in capsys.readouterr().err
+
+
+def test_doc_ids_are_relative_to_the_folder_indexed_and_add_names_files_the_same_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ragengine import Engine
+
+    src = _index(tmp_path)
+    root = tmp_path / "idx"
+    assert main([*_index_argv(src, root), "--json"]) == 0
+    engine = Engine.from_index("t", root=root, generator="none")
+    assert engine.manifest.doc_ids == "relative"
+    assert set(engine.documents()) == {"rivers.txt", "cities.md"}
+    (src / "cities.md").write_text("Paris is the capital of France. Madrid is in Spain.", encoding="utf-8")
+    (src / "seas.txt").write_text("The Baltic Sea is brackish.", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["add", "t", str(src / "cities.md"), str(src / "seas.txt"), "--root", str(root), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ids = set(Engine.from_index("t", root=root, generator="none").documents())
+    assert ids == {"rivers.txt", "cities.md", "seas.txt"}  # a changed file replaced, not doubled
+    assert report["documents"] == 3
+
+    assert main([*_index_argv(src, root), "--doc-ids", "path", "--json"]) == 0
+    capsys.readouterr()
+    engine = Engine.from_index("t", root=root, generator="none")
+    assert engine.manifest.doc_ids == "path"
+    assert set(engine.documents()) == {str(src / n) for n in ("rivers.txt", "cities.md", "seas.txt")}
