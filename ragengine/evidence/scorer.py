@@ -84,9 +84,15 @@ class EvidenceScorer:
         return sigmoid(((rows - mean) / scale) @ coef)
 
     def score(
-        self, question: str, passages: Sequence[Sequence[str]], scores: Sequence[float], ranks: Sequence[int]
+        self,
+        question: str,
+        passages: Sequence[Sequence[str]],
+        scores: Sequence[float],
+        ranks: Sequence[int],
+        titles: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """One probability per sentence, passages in order and sentences in order within each."""
+        """One probability per sentence, passages in order and sentences in order within each
+        (``titles``, one per passage, is accepted for the cross-encoder's sake and not used here)."""
         rows = featurize(question, passages, scores, ranks)
         if rows.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
