@@ -43,7 +43,7 @@ def add_offline_commands(sub: Any) -> None:
     p.set_defaults(handler=cmd_train_reranker)
 
     p = sub.add_parser("train-evidence", help="rebuild the shipped sentence evidence scorer from ../shared/data")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help="trainer options (--cross, --out, --check, --limit, ...)")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the trainer (--out, --check, --limit, ...)")
     p.set_defaults(handler=cmd_train_evidence)
 
 
@@ -54,10 +54,6 @@ def cmd_train_reranker(args: argparse.Namespace) -> int:
 
 
 def cmd_train_evidence(args: argparse.Namespace) -> int:
-    if "--cross" in args.rest:
-        from ragengine.training.evidence_cross import main as cross_main
-
-        return cross_main([a for a in args.rest if a != "--cross"])
     from ragengine.training.evidence import main as train_main
 
     return train_main(list(args.rest))

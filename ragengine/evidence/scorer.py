@@ -84,15 +84,9 @@ class EvidenceScorer:
         return sigmoid(((rows - mean) / scale) @ coef)
 
     def score(
-        self,
-        question: str,
-        passages: Sequence[Sequence[str]],
-        scores: Sequence[float],
-        ranks: Sequence[int],
-        titles: Sequence[str] | None = None,
+        self, question: str, passages: Sequence[Sequence[str]], scores: Sequence[float], ranks: Sequence[int]
     ) -> np.ndarray:
-        """One probability per sentence, passages in order and sentences in order within each
-        (``titles``, one per passage, is accepted for the cross-encoder's sake and not used here)."""
+        """One probability per sentence, passages in order and sentences in order within each."""
         rows = featurize(question, passages, scores, ranks)
         if rows.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)

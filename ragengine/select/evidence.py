@@ -20,10 +20,6 @@ Modes (``mode``):
 - ``prune``: sentences above the scorer's threshold, in retrieval order, truncated at the budget
   (after Provence's pruning: no budgeted search).
 
-Scorers (``scorer``): ``logistic`` (the default: lexical features, no encoder at query time) or
-``cross`` (the logistic's top sentences re-scored by the shipped MiniLM cross-encoder; more accurate
-on single-hop questions, one extra int8 MiniLM pass over ~16 short pairs per question).
-
 The chosen sentences are laid out one block per document (``evidence.layout``), re-counted
 exactly, and returned as those blocks, so the context never exceeds the budget.
 
@@ -42,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from ragengine.errors import InvalidInput
-from ragengine.evidence.cross import CrossEvidenceScorer
 from ragengine.evidence.layout import fit_layout
 from ragengine.evidence.scorer import EvidenceScorer
 from ragengine.evidence.units import Units, split_units
@@ -52,7 +47,6 @@ from ragengine.tokens import TokenCounter
 from ragengine.types import Selection
 
 MODES = ("gain", "rank", "prune")
-SCORERS = ("logistic", "cross")
 
 
 def _fraction(name: str, value: object) -> float:
@@ -77,7 +71,7 @@ class EvidenceSelector:
         spread: float = 0.5,
         length_power: float = 0.0,
         sufficient: float = 0.5,
-        scorer: EvidenceScorer | CrossEvidenceScorer | str | None = None,
+        scorer: EvidenceScorer | None = None,
     ) -> None:
         if mode not in MODES:
             raise InvalidInput(f"unknown evidence mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -89,14 +83,12 @@ class EvidenceSelector:
         self.spread = _fraction("spread", spread)
         self.length_power = _fraction("length_power", length_power)
         self.sufficient = _fraction("sufficient", sufficient)
-        self.scorer = _scorer(scorer)
+        self.scorer = scorer or EvidenceScorer()
 
     def score(self, question: str, units: Units) -> np.ndarray:
         """The scorer's probability for every sentence of ``units``."""
         cands = units.candidates
-        titles = [units.titles.get(c.chunk.doc_id, "") for c in cands]
-        scores, ranks = [c.score for c in cands], list(range(len(cands)))
-        return self.scorer.score(question, units.passages(), scores, ranks, titles=titles)
+        return self.scorer.score(question, units.passages(), [c.score for c in cands], list(range(len(cands))))
 
     def select(self, inp: SelectionInput) -> Selection:
         if self.counter is None:
@@ -230,20 +222,9 @@ class EvidenceSelector:
         return chosen, {"stopped": stopped, "bridged": sorted(d for d in bonus if d in docs)}
 
 
-def _scorer(scorer: object) -> EvidenceScorer | CrossEvidenceScorer:
-    """A scorer object, or one by name: ``logistic`` (the default) or ``cross``."""
-    if scorer is None or scorer == "logistic":
-        return EvidenceScorer()
-    if scorer == "cross":
-        return CrossEvidenceScorer()
-    if isinstance(scorer, EvidenceScorer | CrossEvidenceScorer):
-        return scorer
-    raise InvalidInput(f"unknown evidence scorer {scorer!r}; choose one of {', '.join(SCORERS)} or pass a scorer")
-
-
 def selector_needs_counter(name: str) -> bool:
     """Whether the strategy ``name`` must be built with the reader's token counter."""
     return name == EvidenceSelector.name
 
 
-__all__ = ["MODES", "SCORERS", "EvidenceSelector", "selector_needs_counter"]
+__all__ = ["MODES", "EvidenceSelector", "selector_needs_counter"]

@@ -14,7 +14,6 @@ numbers, written with sorted keys: the same data gives the same bytes.
 
     ragengine train-evidence --out ragengine/evidence/weights/evidence-v1.json
     ragengine train-evidence --check      # rebuild in a temp file and compare with the shipped one
-    ragengine train-evidence --cross      # the optional cross-encoder (``training.evidence_cross``)
 
 Cost: one retrieval per question (~5,000 questions, a few minutes on 2 cores) plus seconds of fitting.
 """

@@ -14,8 +14,7 @@ BM25 only; 30 candidates each). Every method then re-runs only selection on thos
 - sentence level, one shared scorer: ``evidence`` (greedy by noisy-or gain per token, adaptive
   stop), ``evidence-full`` (the same without the adaptive stop), ``evidence-rank``
   (LongLLMLingua-style rank-and-truncate) and ``evidence-prune`` (Provence-style threshold
-  pruning, then truncation); ``evidence-cross``: ``evidence`` with the logistic scorer's top
-  sentences re-scored by the MiniLM cross-encoder (``--evidence cross``);
+  pruning, then truncation);
 - ``oracle``: the cheapest single chunk that holds the gold (SQuAD) or the cheapest chunk per
   supporting document (multi-hop), over the hybrid candidates.
 
@@ -64,7 +63,7 @@ from ragengine.types import Retrieved
 
 BUDGETS = (64, 128, 192, 256, 512, 1024)
 CHUNK_METHODS = ("topk", "greedy", "mcts", "mcts-evidence", "dense", "bm25")
-EVIDENCE_METHODS = ("evidence", "evidence-full", "evidence-rank", "evidence-prune", "evidence-cross")
+EVIDENCE_METHODS = ("evidence", "evidence-full", "evidence-rank", "evidence-prune")
 METHODS = (*CHUNK_METHODS, *EVIDENCE_METHODS)
 TUNE_ARTICLES = (19, 24)
 
@@ -76,7 +75,6 @@ def _selectors(counter: Any, options: dict[str, Any]) -> dict[str, Any]:
         "evidence-full": EvidenceSelector(counter, **{**options, "min_gain": 0.0}),
         "evidence-rank": EvidenceSelector(counter, mode="rank"),
         "evidence-prune": EvidenceSelector(counter, mode="prune"),
-        "evidence-cross": EvidenceSelector(counter, **{**options, "scorer": "cross"}),
     }
 
 

@@ -24,7 +24,6 @@ LABELS = {
     "evidence-full": "evidence (gain/token, no stop)",
     "evidence-rank": "sentence rank + truncate (LongLLMLingua-style)",
     "evidence-prune": "threshold prune + truncate (Provence-style)",
-    "evidence-cross": "evidence, cross-encoder re-scored (adaptive stop)",
 }
 
 
