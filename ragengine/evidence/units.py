@@ -14,6 +14,7 @@ context is re-counted when it is laid out, so a merge across a boundary can neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -90,8 +91,33 @@ def sentence_texts(text: str) -> list[str]:
     return [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
 
 
-def split_units(candidates: Sequence[Candidate], counter: TokenCounter) -> Units:
-    """Every sentence of every candidate (a repeat within a document once, none from a ``MIXED`` text)."""
+_CLAUSE = re.compile(r"(?<=[,;:])\s+|\s+(?=[-\u2013\u2014]\s)")
+
+
+def clauses(sentence: str, counter: TokenCounter, max_tokens: int, min_tokens: int = 8) -> list[str]:
+    """``sentence`` itself when it costs at most ``max_tokens``, else its clauses (split after a comma,
+    semicolon or colon, or before a dash), adjacent ones merged while they stay within ``max_tokens``
+    or are shorter than ``min_tokens``. Joined with single spaces they give the sentence back."""
+    if counter.count(sentence) <= max_tokens:
+        return [sentence]
+    parts = [p for p in _CLAUSE.split(sentence) if p]
+    out: list[str] = []
+    for part in parts:
+        if out and (counter.count(out[-1]) < min_tokens or counter.count(f"{out[-1]} {part}") <= max_tokens):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    if len(out) > 1 and counter.count(out[-1]) < min_tokens:
+        out[-2:] = [f"{out[-2]} {out[-1]}"]
+    return out
+
+
+def split_units(candidates: Sequence[Candidate], counter: TokenCounter, max_tokens: int | None = None) -> Units:
+    """Every sentence of every candidate (a repeat within a document once, none from a ``MIXED`` text).
+
+    ``max_tokens``: a sentence longer than this is offered as its clauses (``clauses``), so a budget
+    smaller than a long sentence can still buy the part that holds the answer; None: whole sentences.
+    """
     sentences: list[Sentence] = []
     titles: dict[str, str] = {}
     seen: set[tuple[str, str]] = set()  # overlapping chunks repeat sentences: each is offered once
@@ -99,7 +125,10 @@ def split_units(candidates: Sequence[Candidate], counter: TokenCounter) -> Units
         if c.chunk.metadata.get("granularity") in MIXED:
             continue
         titles.setdefault(c.chunk.doc_id, title_of(c.chunk))
-        for i, piece in enumerate(sentence_texts(c.chunk.text)):
+        texts = sentence_texts(c.chunk.text)
+        if max_tokens is not None:
+            texts = [piece for t in texts for piece in clauses(t, counter, max_tokens)]
+        for i, piece in enumerate(texts):
             if (c.chunk.doc_id, piece) not in seen:
                 seen.add((c.chunk.doc_id, piece))
                 sentences.append(Sentence(j, i, piece, max(1, counter.count(piece)), c.chunk.doc_id))

@@ -20,6 +20,13 @@ Modes (``mode``):
 - ``prune``: sentences above the scorer's threshold, in retrieval order, truncated at the budget
   (after Provence's pruning: no budgeted search).
 
+Long sentences (``unit_share``, default 0.75): a sentence that would take more than that share of
+the budget is offered as its clauses instead (``evidence.units.clauses``), so a small budget can buy
+the clause that holds the answer rather than nothing or one long sentence. On SQuAD articles 19-24
+(tune split) this raised gold-in-context at 64 tokens from 0.709 to 0.826 and at 128 from 0.903 to
+0.912, with no change at 192-256 (shares 0.33 / 0.5 / 1.0 measured 0.774-0.801 / 0.894-0.913 / 0.757-0.903).
+``None`` offers whole sentences only.
+
 The chosen sentences are laid out one block per document (``evidence.layout``), re-counted
 exactly, and returned as those blocks, so the context never exceeds the budget.
 
@@ -71,6 +78,7 @@ class EvidenceSelector:
         spread: float = 0.5,
         length_power: float = 0.0,
         sufficient: float = 0.5,
+        unit_share: float | None = 0.75,
         scorer: EvidenceScorer | None = None,
     ) -> None:
         if mode not in MODES:
@@ -84,6 +92,7 @@ class EvidenceSelector:
         self.length_power = _fraction("length_power", length_power)
         self.sufficient = _fraction("sufficient", sufficient)
         self.scorer = scorer or EvidenceScorer()
+        self.unit_share = None if unit_share is None else _fraction("unit_share", unit_share)
 
     def score(self, question: str, units: Units) -> np.ndarray:
         """The scorer's probability for every sentence of ``units``."""
@@ -93,7 +102,8 @@ class EvidenceSelector:
     def select(self, inp: SelectionInput) -> Selection:
         if self.counter is None:
             raise InvalidInput("the evidence selector needs the reader's token counter: EvidenceSelector(counter=...)")
-        units = split_units(inp.candidates, self.counter)
+        limit = None if self.unit_share is None else max(8, int(self.unit_share * inp.budget_tokens))
+        units = split_units(inp.candidates, self.counter, limit)
         if not units.sentences:
             return Selection((), 0, inp.budget_tokens, self.name, empty_reason(inp))
         p = self.score(inp.query, units)
