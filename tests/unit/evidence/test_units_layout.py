@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from ragengine.evidence.layout import blocks, fit_layout
 from ragengine.evidence.units import header, split_units, title_of
-from ragengine.testing import WhitespaceCounter
+from ragengine.testing import WhitespaceCounter, make_candidates
 from ragengine.text import format_context
 from ragengine.types import Candidate, Chunk
 
@@ -95,3 +95,35 @@ def test_cluster_excerpts_and_summaries_are_not_split() -> None:
     ]
     units = split_units(cands, WhitespaceCounter())
     assert [(s.candidate, s.group) for s in units.sentences] == [(1, "A"), (2, "B")]
+
+
+def test_a_long_sentence_is_offered_as_clauses_that_join_back_to_it() -> None:
+    from ragengine.evidence.units import clauses
+
+    c = WhitespaceCounter()
+    s = "Sky launched its service in 1998, after long delays caused by the regulator, and it now serves ten million homes."
+    assert clauses("Short one.", c, 10) == ["Short one."]
+    pieces = clauses(s, c, 10, min_tokens=4)
+    assert pieces == [
+        "Sky launched its service in 1998,",
+        "after long delays caused by the regulator,",
+        "and it now serves ten million homes.",
+    ]
+    merged = clauses(s, c, 10)  # fragments under 8 tokens join their neighbour
+    assert " ".join(merged) == s and all(c.count(p) >= 8 for p in merged)
+
+
+def test_a_budget_smaller_than_a_long_sentence_buys_the_clause_with_the_answer() -> None:
+    from ragengine.select.base import SelectionInput
+    from ragengine.select.evidence import EvidenceSelector
+
+    text = (
+        "Sky launched its digital service in 1998, after long delays caused by the regulator, "
+        "and it now serves ten million homes across the whole country."
+    )
+    cands = make_candidates([text, "Cats purr when they are content."])
+    inp = SelectionInput("When did Sky launch its digital service?", cands, [26, 6], 18)
+    whole = EvidenceSelector(counter=WhitespaceCounter(), unit_share=None).select(inp)
+    assert not whole.chosen or "1998" not in whole.chosen[0].chunk.text  # the sentence alone costs 26
+    out = EvidenceSelector(counter=WhitespaceCounter()).select(inp)
+    assert out.context_tokens <= 18 and "1998" in out.chosen[0].chunk.text
