@@ -48,7 +48,8 @@ class RagEngineRetriever(BaseRetriever):
         if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
             raise InvalidInput(f"k must be a positive int, got {k!r}")
         engine = engine.with_config(candidates=k) if k != engine.config.candidates else engine
-        super().__init__(engine=engine, k=k, **kwargs)
+        fields: dict[str, Any] = {"engine": engine, "k": k, **kwargs}
+        super().__init__(**fields)
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         got = self.engine.retrieve(query)
@@ -86,7 +87,8 @@ class TokenBudgetCompressor(BaseDocumentCompressor):
             raise InvalidInput(f"budget_tokens must be a positive int, got {b!r}; pass the context tokens allowed")
         if not isinstance(strategy, str):
             raise InvalidInput(f"strategy must be a selector name (str), got {strategy!r}")
-        super().__init__(budget_tokens=b, strategy=strategy, **kwargs)
+        fields: dict[str, Any] = {"budget_tokens": b, "strategy": strategy, **kwargs}
+        super().__init__(**fields)
         counter = get_token_counter(self.tokenizer)  # unknown tokenizers, strategies and options fail here
         self._selector = get_selector(self.strategy, counter=counter, **self.selector_options)
 

@@ -101,7 +101,10 @@ def test_a_long_sentence_is_offered_as_clauses_that_join_back_to_it() -> None:
     from ragengine.evidence.units import clauses
 
     c = WhitespaceCounter()
-    s = "Sky launched its service in 1998, after long delays caused by the regulator, and it now serves ten million homes."
+    s = (
+        "Sky launched its service in 1998, after long delays caused by the regulator, "
+        "and it now serves ten million homes."
+    )
     assert clauses("Short one.", c, 10) == ["Short one."]
     pieces = clauses(s, c, 10, min_tokens=4)
     assert pieces == [
