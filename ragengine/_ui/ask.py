@@ -43,6 +43,7 @@ def page_ask() -> None:
             "index": name,
             "question": question,
             "strategy": strategy,
+            "generator": generator,
             "retrieval": retrieval,
             "stages": {"clusters": clusters, "rewrite": rewrite},
             "budget": budget,

@@ -79,6 +79,9 @@ def test_why_page_shows_each_sentences_probability_and_fate(env: Path) -> None:
     best = sentences.iloc[0]
     assert best["fate"] == "selected" and "Rome" in best["sentence"] and 0 < best["p"] <= 1
     assert any("P(answer in context)" in c.value for c in at.caption)
+    texts = [e for e in at.expander if e.label.startswith("#0 ")]  # each candidate's full id and text
+    assert texts and "Rome is the capital of Italy." in texts[0].text[0].value
+    assert any("**bm25**" in c.value and "**dense**" in c.value for c in at.caption)  # what each score means
 
 
 def test_why_page_lists_fates_draws_the_tree_and_reruns_selection(env: Path) -> None:
@@ -88,12 +91,20 @@ def test_why_page_lists_fates_draws_the_tree_and_reruns_selection(env: Path) -> 
     assert not at.exception
     fates = at.dataframe[0].value["fate"].tolist()
     assert "selected" in fates and len(fates) == 5
-    assert len(at.get("image")) == 1  # the MCTS tree (st.pyplot)
+    assert len(at.get("image")) == 1  # the MCTS tree (st.pyplot), drawn over the best paths only
+    paths = at.dataframe[1].value
+    assert 1 <= len(paths) <= 6 and paths["chosen"].any()
+    assert paths["mean reward"].is_monotonic_decreasing or paths["chosen"].iloc[-1]
     at.slider(key="what_if").set_value(64)
     at.run()
     assert not at.exception
     tokens = next(m for m in at.metric if m.label == "context tokens")
     assert int(tokens.value) > 16
+    at.button(key="what_if_answer").click()
+    at.run()
+    assert not at.exception
+    assert any(m.value == "**It flows north into the Mediterranean Sea.**" for m in at.markdown)  # the answer at 64
+    assert any(c.value.startswith("spent ") and "of 64 context tokens" in c.value for c in at.caption)
 
 
 def test_why_page_before_asking(env: Path) -> None:
