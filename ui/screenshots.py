@@ -36,15 +36,14 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(url, timeout=120_000)
             page.get_by_label("Question").wait_for(timeout=120_000)
-            page.get_by_label("Strategy").click()
+            page.get_by_role("combobox", name="Strategy").click()
             page.get_by_role("option", name="mcts").click()
             page.get_by_label("Question").fill(args.question)
-            page.get_by_label("Question").press("Enter")
-            page.get_by_role("button", name="Ask").click()
+            page.get_by_label("Question").press("Enter")  # the question box submits on Enter
             page.get_by_text("Citations (").wait_for(timeout=300_000)
             time.sleep(2)
             page.screenshot(path=str(OUT / "ask.png"), full_page=True)
-            tall = {"Index": 2900, "Why": 2000}  # streamlit scrolls inside the page: show more of it
+            tall = {"Index": 2900, "Why": 2400}  # streamlit scrolls inside the page: show more of it
             for name in ("Why", "Index", "Eval"):
                 page.set_viewport_size({"width": 1400, "height": tall.get(name, 1100)})
                 page.get_by_text(name, exact=True).first.click()

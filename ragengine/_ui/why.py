@@ -21,7 +21,8 @@ SCORE_HELP = {
 
 
 def best_paths(tree: list[dict[str, Any]], k: int = 5) -> list[dict[str, Any]]:
-    """The ``k`` visited states with the highest mean reward, each as its path of candidate ranks."""
+    """The ``k`` most visited states (what the search believed in; ties by mean reward) and the chosen
+    one, each as its path of candidate ranks."""
     by_id = {n["id"]: n for n in tree}
 
     def path(n: dict[str, Any]) -> list[int]:
@@ -32,7 +33,7 @@ def best_paths(tree: list[dict[str, Any]], k: int = 5) -> list[dict[str, Any]]:
         return out[::-1]
 
     visited = [n for n in tree if n.get("visits", 0) > 0 and n.get("chunk") is not None]
-    top = sorted(visited, key=lambda n: (-n["mean_reward"], -n["visits"]))[:k]
+    top = sorted(visited, key=lambda n: (-n["visits"], -n["mean_reward"]))[:k]
     chosen = [n for n in tree if n.get("best")]
     for n in chosen:
         if n not in top and n.get("chunk") is not None:
@@ -135,7 +136,7 @@ def page_why() -> None:
         for c in ans["trace"].get("candidates", [])
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
-    shown = [k for k in SCORE_HELP if rows and k in rows[0]]
+    shown = [k for k in SCORE_HELP if any(r.get(k) is not None for r in rows)]
     st.caption(" · ".join(f"**{k}**: {SCORE_HELP[k]}" for k in shown))
     stages = last.get("stages", {"clusters": "auto", "rewrite": "none"})
     engine = get_engine(last["index"], root(), "none", last["retrieval"], stages["clusters"], stages["rewrite"])
@@ -148,8 +149,10 @@ def page_why() -> None:
         st.session_state["retrieved"] = retrieved
     if retrieved is not None:
         texts = {c.chunk.chunk_id: c.chunk.text for c in retrieved.candidates}
-        for c in ans["trace"].get("candidates", []):
-            with st.expander(f"#{c['rank']} · {c['fate']} · {c['cost']} tokens · {c['chunk_id']}"):
+        cands = ans["trace"].get("candidates", [])
+        with st.expander(f"Each candidate's text and full id ({len(cands)})"):
+            for c in cands:
+                st.markdown(f"**#{c['rank']} · {c['fate']} · {c['cost']} tokens** · `{c['chunk_id']}`")
                 st.text(texts.get(c["chunk_id"], "(text not among the cached candidates)"))
     stats = ans["trace"].get("selection", {}).get("stats", {})
     if stats.get("sentences"):
