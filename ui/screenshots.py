@@ -47,9 +47,7 @@ def main() -> int:
             for name in ("Why", "Index", "Eval"):
                 page.set_viewport_size({"width": 1400, "height": tall.get(name, 1100)})
                 page.get_by_text(name, exact=True).first.click()
-                page.get_by_role("heading", name="Eval reports" if name == "Eval" else name, exact=True).wait_for(
-                    timeout=120_000
-                )
+                page.get_by_role("heading", name=name, exact=True).wait_for(timeout=120_000)
                 time.sleep(4)
                 page.screenshot(path=str(OUT / f"{name.lower()}.png"), full_page=True)
             browser.close()

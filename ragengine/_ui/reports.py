@@ -1,4 +1,5 @@
-"""The Eval page: the committed reports, their plots, tables and raw JSON."""
+"""The Eval page: a small eval on the user's own index and questions (``own_eval``), then the
+committed reports, their plots, tables and raw JSON."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import json
 
 import streamlit as st
 
+from ragengine._ui.own_eval import own_eval
 from ragengine.paths import results_root
 
 
 def page_eval() -> None:
-    st.header("Eval reports")
+    st.header("Eval")
+    own_eval()
+    st.subheader("Eval reports")
     results = results_root()
     reports = sorted(p for p in results.glob("*.json")) if results.is_dir() else []
     if not reports:

@@ -189,6 +189,31 @@ def test_eval_page_shows_a_report(env: Path, tmp_path: Path) -> None:
     assert not at.exception and any("not valid JSON" in e.value for e in at.error)
 
 
+def test_eval_page_runs_a_small_eval_on_the_users_questions(env: Path) -> None:
+    lines = [
+        json.dumps({"question": "What is the capital of Italy?", "answer": "Rome"}),
+        json.dumps({"question": "Which river flows north?", "answers": ["Nile", "the Nile"]}),
+        "not json",
+        json.dumps({"question": "No gold here?"}),
+    ]
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Eval")
+    at.run()
+    at.file_uploader(key="eval_questions").set_value(("q.jsonl", "\n".join(lines).encode(), "application/jsonl"))
+    at.multiselect(key="eval_budgets").set_value([64, 128])
+    at.selectbox(key="eval_generator").select("extractive")
+    at.button(key="eval_run").click()
+    at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("line 3: not JSON" in w for w in warnings) and any("line 4: needs" in w for w in warnings)
+    table = at.dataframe[0].value
+    assert table["budget"].tolist() == [64, 128]
+    assert (table["gold in context"] == 1.0).all()  # both golds are in what the reader got
+    assert (table["context tokens"] <= table["budget"]).all() and (table["answer accuracy"] > 0).all()
+    assert any("2 questions on 'tiny'" in c.value for c in at.caption)
+
+
 def test_index_page_shows_clusters_and_builds_them_when_missing(env: Path) -> None:
     at = _app()
     at.sidebar.radio(key="page").set_value("Index")
