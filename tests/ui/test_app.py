@@ -49,7 +49,11 @@ def test_ask_shows_answer_citations_and_ledger(env: Path) -> None:
     assert any("Rome is the capital of Italy." in m.value for m in at.markdown)
     assert len(at.expander) >= 1 and "rome" in at.expander[0].label
     assert len(at.dataframe) == 1
+    ledger = at.dataframe[0].value
+    assert "usd" not in ledger.columns  # free local generation: no column of zero dollars
+    assert all(round(v, 1) == v for v in ledger["ms"])  # milliseconds to one decimal, not three
     assert any("context" in c.value and "tokens" in c.value for c in at.caption)
+    assert any(m.value.startswith("#### Rome is the capital of Italy.") for m in at.markdown)  # a heading, not grey
 
 
 def test_the_console_defaults_to_the_clis_generator(env: Path) -> None:
