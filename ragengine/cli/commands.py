@@ -27,10 +27,8 @@ def _engine(args: argparse.Namespace) -> Any:
         opts = {"base_url": args.base_url, "model": args.model}
         if args.tokenizer:
             opts["tokenizer"] = args.tokenizer
-    strategy = args.strategy or ("greedy" if args.evidence == "off" else "evidence")
-    selector_options = {"evidence": {"scorer": "cross"}} if args.evidence == "cross" else {}
+    strategy = args.strategy or ("evidence" if args.evidence == "auto" else "greedy")
     config = EngineConfig(
-        selector_options=selector_options,
         strategy=strategy,
         retrieval=args.retrieval,
         candidates=args.candidates,

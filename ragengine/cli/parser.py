@@ -52,10 +52,9 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--evidence",
-        choices=["auto", "cross", "off"],
+        choices=["auto", "off"],
         default="auto",
-        help="auto: select scored sentences, grouped by document (the evidence strategy); cross: the same, "
-        "with the top sentences re-scored by the MiniLM cross-encoder (slower, more accurate); off: whole chunks",
+        help="auto: select scored sentences, grouped by document (the evidence strategy); off: whole chunks",
     )
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")
     p.add_argument("--candidates", type=int, default=30, help="candidates offered to the selector")
