@@ -172,10 +172,9 @@ def page_why() -> None:
         return
     st.caption("Re-runs only the selection over the cached candidates: no retrieval, no model call.")
     what_if = st.slider("Budget", 16, 2048, int(last["budget"]), step=16, key="what_if")
+    budget = Budget(context_tokens=what_if)
     try:
-        alt = engine.ask(
-            last["question"], Budget(context_tokens=what_if), strategy=last["strategy"], retrieved=retrieved
-        )
+        alt = engine.ask(last["question"], budget, strategy=last["strategy"], retrieved=retrieved)
     except RagEngineError as e:
         fail(e)
         return
@@ -196,7 +195,6 @@ def page_why() -> None:
     if st.button(f"Answer with {what_if} tokens ({generator})", key="what_if_answer"):
         reader = get_engine(last["index"], root(), generator, last["retrieval"], stages["clusters"], stages["rewrite"])
         try:
-            budget = Budget(context_tokens=what_if)
             got = reader.ask(last["question"], budget, strategy=last["strategy"], retrieved=retrieved)
         except RagEngineError as e:
             fail(e)

@@ -38,13 +38,13 @@ class ExtractiveGenerator:
         return 0
 
     def generate(self, question: str, contexts: Sequence[str], *, max_tokens: int | None = None) -> Generation:
+        lines = [[line.strip() for line in strip_markup(c).splitlines() if line.strip()] for c in contexts]
         passages: list[list[str]] = []
-        for c in contexts:
-            lines = [line.strip() for line in strip_markup(c).splitlines() if line.strip()]
-            sents = [s.strip() for line in lines for s in _SENT.split(line) if s.strip()]
+        for ls in lines:
+            sents = [s.strip() for line in ls for s in _SENT.split(line) if s.strip()]
             passages.append([s for s in sents if not _heading(s)])  # a title or heading line is not an answer
         if not any(passages):  # only headings: better one of them than nothing
-            passages = [[s.strip() for s in strip_markup(c).splitlines() if s.strip()] for c in contexts]
+            passages = lines
         flat = [s for p in passages for s in p]
         if not flat:
             return Generation(text="", model=self.name)
