@@ -13,6 +13,7 @@ object satisfying that stage's Protocol (``ragengine.stages``); config strings p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -22,9 +23,11 @@ from ragengine.budget import Budget
 from ragengine.config import EngineConfig
 from ragengine.embed.base import Embedder
 from ragengine.embed.registry import get_embedder
+from ragengine.errors import IndexChanged
 from ragengine.generate.base import Generator, default_generator_name, get_generator
+from ragengine.index.base import ChunkStore
 from ragengine.index.manifest import Manifest
-from ragengine.index.store import LoadedIndex, list_indexes, resolve_index_dir
+from ragengine.index.store import list_indexes, resolve_index_dir
 from ragengine.ingest.loaders import LoadReport
 from ragengine.overview import cluster_overview, corpus_stats
 from ragengine.pipeline import Pipeline
@@ -54,9 +57,11 @@ class Engine:
         embedder: str | Embedder | None = None,
         config: EngineConfig | None = None,
         generator_options: dict[str, Any] | None = None,
+        source: Any = None,
         **stages: Any,
     ) -> None:
         self.folder = folder
+        self._source = source
         manifest = Manifest.read(folder)
         emb_id = embedder if isinstance(embedder, str) or embedder is None else embedder.id
         if isinstance(emb_id, str):
@@ -68,14 +73,42 @@ class Engine:
             get_generator(gen, **(generator_options or {})) if isinstance(gen, str) else gen
         )
         own = embedder if embedder is not None and not isinstance(embedder, str) else None
+        opener = None if source is None else source.open
         self._factory = StageFactory(
-            folder, manifest, self.config, self.generator, own, emb_id or manifest.embedder, stages
+            folder, manifest, self.config, self.generator, own, emb_id or manifest.embedder, stages, opener
         )
 
     @classmethod
-    def from_index(cls, name_or_path: str | Path, *, root: str | Path | None = None, **kwargs: Any) -> Engine:
-        """Open ``indexes/NAME`` (or a folder path). Raises IndexNotFound / IndexMismatch with the fix."""
+    def from_index(
+        cls,
+        name_or_path: str | Path,
+        *,
+        root: str | Path | None = None,
+        store: str | None = None,
+        store_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Engine:
+        """Open ``indexes/NAME`` (or a folder path), or index NAME in a database ``store``
+        (``postgresql://USER@HOST:PORT/DB``; ``store_options``: ``lexical``, ``ef_search``, ``exact``,
+        ``poll_s``). Raises IndexNotFound / IndexMismatch / StoreUnavailable with the fix."""
+        if store is not None:
+            from ragengine.index.pg_store import PgSource
+
+            source = PgSource(store, str(name_or_path), **(store_options or {}))
+            return cls(source.folder(), source=source, **kwargs)
         return cls(resolve_index_dir(name_or_path, root), **kwargs)
+
+    @property
+    def store(self) -> str | None:
+        """The database store this engine reads (password masked), or None for a local folder."""
+        return None if self._source is None else str(self._source.label)
+
+    def _follow(self, force: bool = False) -> None:
+        """Move to a store's newer version when one was published (a cheap poll, at most every poll_s)."""
+        src = self._source
+        if src is not None and (src.changed(time.monotonic(), force) or force):
+            self.folder = src.folder()
+            self._factory.forget_index(self.folder, src.open)
 
     # the loaded parts, for tools that inspect an engine (console, eval harness)
     @property
@@ -83,7 +116,7 @@ class Engine:
         return self._factory.manifest
 
     @property
-    def index(self) -> LoadedIndex:
+    def index(self) -> ChunkStore:
         return self._factory.index
 
     @property
@@ -129,6 +162,7 @@ class Engine:
         return self._factory.stages(strategy, selector)
 
     def pipeline(self, strategy: str | None = None, selector: Selector | None = None) -> Pipeline:
+        self._follow()
         return Pipeline(self.stages(strategy, selector), self._factory.settings())
 
     def warm_up(self) -> Engine:
@@ -156,8 +190,13 @@ class Engine:
         strategies then re-runs only selection (and generation, if a generator is set).
         ``on_text`` receives the answer as the reader writes it (for streaming).
         """
-        pipe = self.pipeline(strategy, selector)
-        return pipe.run(question, _as_budget(budget), retrieved=retrieved, on_text=on_text)
+        try:
+            pipe = self.pipeline(strategy, selector)
+            return pipe.run(question, _as_budget(budget), retrieved=retrieved, on_text=on_text)
+        except IndexChanged:  # the store dropped the version this engine read: move on and ask again
+            self._follow(force=True)
+            pipe = self.pipeline(strategy, selector)
+            return pipe.run(question, _as_budget(budget), retrieved=retrieved, on_text=on_text)
 
     def retrieve(self, question: str) -> Retrieved:
         """The fused candidates for ``question`` (no selection, no generation)."""
@@ -167,6 +206,13 @@ class Engine:
         b = _as_budget(budget)
         for q in questions:
             yield self.ask(q, b, **kwargs)
+
+    @staticmethod
+    def push_index(name_or_path: str | Path, store: str, *, root: str | Path | None = None, name: str = "") -> Manifest:
+        """Copy a local index into a database ``store`` as ``name``'s new version (nothing re-encoded)."""
+        from ragengine.indexing.remote import push
+
+        return push(resolve_index_dir(name_or_path, root), store, name or None)
 
     @staticmethod
     def list_indexes(root: str | Path | None = None) -> list[str]:
@@ -191,7 +237,8 @@ class Engine:
         return cluster_overview(cs, self.index.chunks if cs is not None else [], top_documents)
 
     def info(self) -> dict[str, Any]:
-        return {**asdict(self.manifest), "path": str(self.folder), "version": self.manifest.version}
+        where = {"path": str(self.folder)} if self._source is None else {"store": self.store}
+        return {**asdict(self.manifest), **where, "version": self.manifest.version}
 
     def with_config(self, **changes: Any) -> Engine:
         """A copy sharing the loaded index, models and unchanged stages, with some config fields changed."""
@@ -223,6 +270,7 @@ class Engine:
         rebuild: bool = False,
         build_report: BuildReport | None = None,
         relative_ids: bool = False,
+        store: str | None = None,
     ) -> Manifest:
         """Index files, folders or Documents into ``root/name`` atomically; returns the manifest.
 
@@ -232,9 +280,15 @@ class Engine:
         An existing index of that name built with the same settings lends its unchanged documents
         (nothing re-encoded; ``rebuild=True`` encodes all); ``build_report`` receives the counts.
         ``relative_ids``: name files by their path inside the folder given, not the path as given.
+        ``store``: build into a database (``postgresql://...``) as a new version of ``name`` instead.
         """
         from ragengine.indexing import index_paths
 
+        if store is not None:
+            from ragengine.indexing.remote import in_store
+
+            args = {k: v for k, v in locals().items() if k not in ("store", "root", "in_store", "index_paths")}
+            return in_store(store, name, lambda r: Engine.build_index(**args, root=r), lend=not rebuild)
         return index_paths(
             paths,
             name,
@@ -279,22 +333,37 @@ class Engine:
         from ragengine.indexing import BuildReport, update_paths
 
         out = BuildReport()
-        update_paths(
-            paths,
-            self.manifest,
-            embedder=self.embedder,
-            root=self.folder.parent,
-            text_field=text_field,
-            progress=progress,
-            report=report,
-            on_progress=on_progress,
-            include=include,
-            exclude=exclude,
-            build_report=out,
-            relative_ids=relative_ids,
-        )
-        self._factory.forget_index()
+
+        def change(root: Path) -> None:
+            update_paths(
+                paths,
+                self.manifest,
+                embedder=self.embedder,
+                root=root,
+                text_field=text_field,
+                progress=progress,
+                report=report,
+                on_progress=on_progress,
+                include=include,
+                exclude=exclude,
+                build_report=out,
+                relative_ids=relative_ids,
+            )
+
+        self._change(change)
         return out
+
+    def _change(self, change: Callable[[Path], Any]) -> Any:
+        """Run ``change(root)`` on this index's folder (in place) or on a checkout of its store, then reload."""
+        if self._source is None:
+            got = change(self.folder.parent)
+            self._factory.forget_index()
+            return got
+        from ragengine.indexing.remote import in_store
+
+        got = in_store(self._source.url, self.manifest.name, change, need=True)
+        self._follow(force=True)
+        return got
 
     def remove_documents(self, doc_ids: Sequence[str]) -> BuildReport:
         """Remove documents by id from this index, in place (a new version; this engine reloads it)."""
@@ -306,8 +375,11 @@ class Engine:
 
             raise InvalidInput("give at least one document id to remove")
         out = BuildReport()
-        update_paths([], self.manifest, embedder=self.embedder, root=self.folder.parent, remove=ids, build_report=out)
-        self._factory.forget_index()
+        self._change(
+            lambda root: update_paths(
+                [], self.manifest, embedder=self.embedder, root=root, remove=ids, build_report=out
+            )
+        )
         return out
 
     def add_clusters(self, **options: Any) -> dict[str, Any]:
@@ -319,6 +391,6 @@ class Engine:
         from ragengine.indexing import add_clusters
         from ragengine.tokens import get_token_counter
 
-        info = add_clusters(self.folder, self.embedder, get_token_counter(self.manifest.tokenizer), options)
-        self._factory.forget_index()
-        return info
+        counter = get_token_counter(self.manifest.tokenizer)
+        name = self.folder.name if self._source is None else self.manifest.name
+        return dict(self._change(lambda root: add_clusters(root / name, self.embedder, counter, options)))

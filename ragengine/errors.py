@@ -41,3 +41,7 @@ class EmptyCorpus(RagEngineError, ValueError):
 
 class GenerationError(RagEngineError):
     """The generator backend failed (server unreachable, malformed reply)."""
+
+
+class IndexChanged(RagEngineError):
+    """The version an open index was reading was replaced and removed meanwhile: reopen it."""

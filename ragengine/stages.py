@@ -12,6 +12,7 @@ dict_keys(['retriever', 'selector', 'generator', 'counter', 'reranker', 'rewrite
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from ragengine.embed.base import Embedder
 from ragengine.embed.registry import get_embedder
 from ragengine.errors import InvalidInput
 from ragengine.generate.base import Generator
+from ragengine.index.base import ChunkStore
 from ragengine.index.manifest import Manifest
 from ragengine.index.store import LoadedIndex
 from ragengine.paths import answer_cache_dir
@@ -108,6 +110,7 @@ class StageFactory:
         embedder: Embedder | None,
         embedder_name: str,
         overrides: dict[str, Any] | None = None,
+        opener: Callable[[], ChunkStore] | None = None,
     ) -> None:
         unknown = sorted(set(overrides or {}) - set(STAGE_NAMES))
         if unknown:
@@ -115,7 +118,8 @@ class StageFactory:
         self.folder, self.manifest, self.config = folder, manifest, config
         self.generator = generator
         self._embedder, self._embedder_name = embedder, embedder_name
-        self._index: LoadedIndex | None = None
+        self._index: ChunkStore | None = None
+        self._opener = opener
         self._built: dict[str, Any] = dict(overrides or {})
         self._overrides = frozenset(self._built)
 
@@ -132,17 +136,29 @@ class StageFactory:
                         other._built.pop(n, None)
         return other
 
-    def forget_index(self) -> None:
-        """Drop everything loaded from the index folder (after the folder changed on disk)."""
+    def forget_index(self, folder: Path | None = None, opener: Callable[[], ChunkStore] | None = None) -> None:
+        """Drop everything loaded from the index (after it changed), optionally moving to a new
+        ``folder`` and ``opener`` (a store's new version)."""
+        old = self._index
+        self.folder = folder or self.folder
+        self._opener = opener or self._opener
         self.manifest = Manifest.read(self.folder)
         self._index = None
+        close = getattr(old, "close", None)
+        if callable(close):
+            close()
         self._built = {k: v for k, v in self._built.items() if k in self._overrides}
         self.__dict__.pop("_clusters", None)
 
     @property
-    def index(self) -> LoadedIndex:
+    def index(self) -> ChunkStore:
         if self._index is None:
-            self._index = LoadedIndex.load(self.folder, embedder=self.manifest.embedder)
+            opened: ChunkStore = (
+                self._opener()
+                if self._opener is not None
+                else LoadedIndex.load(self.folder, embedder=self.manifest.embedder)
+            )
+            self._index = opened
         return self._index
 
     @property
@@ -182,7 +198,7 @@ class StageFactory:
 
             idx = self.index
             vectors = np.asarray(idx.vectors, dtype=np.float32)
-            return get_reranker("terms", idx.folder, [ch.chunk_id for ch in idx.chunks], vectors)
+            return get_reranker("terms", self.folder, [ch.chunk_id for ch in idx.chunks], vectors)
 
         return self._get("reranker", build)
 

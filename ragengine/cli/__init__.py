@@ -13,7 +13,16 @@ import sys
 import threading
 from typing import Any
 
-from ragengine.cli.commands import cmd_add, cmd_ask, cmd_cluster, cmd_index, cmd_info, cmd_remove, cmd_search
+from ragengine.cli.commands import (
+    cmd_add,
+    cmd_ask,
+    cmd_cluster,
+    cmd_index,
+    cmd_info,
+    cmd_push,
+    cmd_remove,
+    cmd_search,
+)
 from ragengine.cli.console import cmd_ui, ui_app_path
 from ragengine.cli.parser import build_parser
 from ragengine.errors import RagEngineError
@@ -30,6 +39,7 @@ COMMANDS = {
     "cluster": cmd_cluster,
     "ui": cmd_ui,
     "search": cmd_search,
+    "push": cmd_push,
 }
 
 

@@ -39,7 +39,9 @@ def _engine(args: argparse.Namespace) -> Any:
         max_new_tokens=args.max_new_tokens,
         abstain_below=args.abstain_below,
     )
-    return Engine.from_index(args.name, root=args.root, generator=args.generator, config=config, generator_options=opts)
+    return Engine.from_index(
+        args.name, root=args.root, store=args.store, generator=args.generator, config=config, generator_options=opts
+    )
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         args.paths,
         args.name,
         root=args.root,
+        store=args.store,
         embedder=args.embedder,
         tokenizer=args.tokenizer,
         chunk_size=args.chunk_size,
@@ -175,7 +178,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
     report = LoadReport(quiet=True)
     t = time.perf_counter()
-    engine = Engine.from_index(args.name, root=args.root, generator="none")
+    engine = Engine.from_index(args.name, root=args.root, store=args.store, generator="none")
     built = engine.add_documents(
         args.paths,
         text_field=args.text_field,
@@ -193,7 +196,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from ragengine import Engine
 
     t = time.perf_counter()
-    engine = Engine.from_index(args.name, root=args.root, generator="none")
+    engine = Engine.from_index(args.name, root=args.root, store=args.store, generator="none")
     built = engine.remove_documents(args.doc_ids)
     m = engine.manifest
     return _print_build(args, "updated", m.name, m.n_documents, m.n_chunks, built, None, t)
@@ -258,7 +261,7 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from ragengine import Engine
 
     gen = "llm" if args.summary == "abstractive" else "none"
-    engine = Engine.from_index(args.name, root=args.root, generator=gen)
+    engine = Engine.from_index(args.name, root=args.root, store=args.store, generator=gen)
     opts: dict[str, Any] = {"seed": args.seed, "summary": args.summary, "summary_cap_tokens": args.summary_tokens}
     if args.n_clusters is not None:
         opts["n_clusters"] = args.n_clusters
@@ -285,10 +288,28 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    from ragengine import Engine
+
+    if not args.store:
+        print(
+            "error: give the database with --store postgresql://USER@HOST:PORT/DB (or $RAGENGINE_STORE)",
+            file=sys.stderr,
+        )
+        return 2
+    t = time.perf_counter()
+    m = Engine.push_index(args.name, args.store, root=args.root, name=args.target or "")
+    print(
+        f"pushed {m.name}: {m.n_documents} documents, {m.n_chunks} chunks, version {m.version} "
+        f"({time.perf_counter() - t:.1f} s)"
+    )
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from ragengine import Engine
 
-    engine = Engine.from_index(args.name, root=args.root, generator="none")
+    engine = Engine.from_index(args.name, root=args.root, store=args.store, generator="none")
     if args.documents:
         for doc_id, n in engine.documents().items():
             print(f"{doc_id}\t{n}")
@@ -307,7 +328,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.k <= 0:
         raise InvalidInput(f"-k must be > 0, got {args.k}")
     config = EngineConfig(retrieval=args.retrieval, candidates=args.k, reranker=args.reranker)
-    engine = Engine.from_index(args.name, root=args.root, generator="none", config=config)
+    engine = Engine.from_index(args.name, root=args.root, store=args.store, generator="none", config=config)
     items = [("0", args.query)] if args.query is not None else list(_search_items(args.questions))
     for qid, q in items:
         got = engine.retrieve(q)

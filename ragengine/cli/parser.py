@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ragengine.config import (
     CLUSTER_MODES,
@@ -17,8 +18,19 @@ from ragengine.config import (
 from ragengine.readers import BY_ACCURACY
 
 
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        default=os.environ.get("RAGENGINE_STORE") or None,
+        metavar="URL",
+        help="a database holding the index instead of --root: postgresql://USER@HOST:PORT/DB (the password "
+        "from the URL or PGPASSWORD; default $RAGENGINE_STORE)",
+    )
+
+
 def _add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=None, help="folder holding indexes (default: ./indexes or $RAGENGINE_INDEXES)")
+    _add_store(p)
     p.add_argument(
         "--budget", type=int, default=None, help="context tokens (hard cap); default 256, or the total budget if given"
     )
@@ -97,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("--name", required=True)
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--chunk-size", type=int, default=128, help="tokens per chunk (generator tokenizer)")
     p.add_argument("--chunk-overlap", type=int, default=16)
     p.add_argument("--dense", choices=DENSE_KINDS, default="flat")
@@ -122,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("paths", nargs="+")
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--text-field", default="text", help="field holding the text in .jsonl records")
     p.add_argument("--include", action="append", default=[], metavar="GLOB", help="add only matching files (*.md)")
     p.add_argument(
@@ -137,11 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("cluster", help="build (or rebuild) the CRAG clusters of an existing index")
     p.add_argument("name")
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-clusters", type=int, default=None, help="default: round(sqrt(chunks))")
     p.add_argument("--summary", choices=SUMMARY_MODES, default="extractive")
@@ -171,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", default=None, help="JSON lines with a 'question' field (optional 'id')")
     p.add_argument("-k", type=int, default=100)
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--retrieval", choices=RETRIEVAL_MODES, default="hybrid")
     p.add_argument("--reranker", choices=RERANKERS, default="auto")
     p.add_argument("--json", action="store_true")
@@ -181,8 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_offline_commands(sub)
     add_serve_command(sub)
 
+    p = sub.add_parser("push", help="copy a local index into a database store (--store URL) as a new version")
+    p.add_argument("name", help="local index name or folder")
+    p.add_argument("--root", default=None)
+    p.add_argument("--as", dest="target", default=None, metavar="NAME", help="its name in the store (default: same)")
+    _add_store(p)
+
     p = sub.add_parser("info", help="show an index's manifest")
     p.add_argument("name")
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--documents", action="store_true", help="list the document ids and their chunk counts instead")
     return parser

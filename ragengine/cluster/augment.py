@@ -43,7 +43,7 @@ from ragengine.cluster.build import ClusterSet
 from ragengine.cluster.sentences import pack_text
 from ragengine.embed.base import Embedder
 from ragengine.errors import InvalidInput
-from ragengine.index.store import LoadedIndex
+from ragengine.index.base import ChunkStore
 from ragengine.text import terms
 from ragengine.tokens import TokenCounter
 from ragengine.types import Candidate, Chunk, Retrieved
@@ -71,7 +71,7 @@ class ClusterAugmenter:
 
     def __init__(
         self,
-        index: LoadedIndex,
+        index: ChunkStore,
         clusters: ClusterSet,
         counter: TokenCounter,
         *,

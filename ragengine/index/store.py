@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,16 @@ class LoadedIndex:
     dense: DenseIndex
     bm25: BM25Index
     vectors: np.ndarray
+
+    @property
+    def stemmer(self) -> Any:
+        return getattr(self.bm25, "stemmer", None)
+
+    def dense_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.dense.search(queries, k)
+
+    def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.bm25.search([query], k)[0]
 
     @classmethod
     def load(

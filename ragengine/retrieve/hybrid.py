@@ -12,7 +12,7 @@ import numpy as np
 from ragengine.config import RETRIEVAL_MODES
 from ragengine.embed.base import Embedder
 from ragengine.errors import InvalidInput
-from ragengine.index.store import LoadedIndex
+from ragengine.index.base import ChunkStore
 from ragengine.retrieve.fusion import rrf
 from ragengine.types import Candidate, Retrieved
 
@@ -23,7 +23,7 @@ class HybridRetriever:
     """``retrieve(query, k)``: the top ``k`` fused candidates from ``depth`` per retriever."""
 
     def __init__(
-        self, index: LoadedIndex, embedder: Embedder, *, mode: str = "hybrid", depth: int = 100, rrf_k: int = 60
+        self, index: ChunkStore, embedder: Embedder, *, mode: str = "hybrid", depth: int = 100, rrf_k: int = 60
     ) -> None:
         if mode not in MODES:
             raise InvalidInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -45,12 +45,12 @@ class HybridRetriever:
         dense_scores: dict[int, float] = {}
         qvec = None
         if self.mode in ("hybrid", "bm25"):
-            ids, scores = self.index.bm25.search([query], depth)[0]
+            ids, scores = self.index.lexical_search(query, depth)
             bm25_scores = dict(zip(ids.tolist(), scores.tolist(), strict=True))
             lists.append(ids.tolist())
         if self.mode in ("hybrid", "dense"):
             qvec = self.embedder.embed([query])[0]
-            scores2, ids2 = self.index.dense.search(qvec[None, :], depth)
+            scores2, ids2 = self.index.dense_search(qvec[None, :], depth)
             keep = ids2[0] >= 0
             dense_scores = dict(zip(ids2[0][keep].tolist(), scores2[0][keep].tolist(), strict=True))
             lists.append(ids2[0][keep].tolist())

@@ -19,7 +19,7 @@ from ragengine.rewrite.prf import PRFRewriter
 
 
 def get_rewriter(mode: str, *, index: Any = None, generator: Any = None, **options: Any) -> Rewriter:
-    """The rewriter for ``--rewrite MODE``: ``prf`` needs the LoadedIndex, ``llm`` the generator."""
+    """The rewriter for ``--rewrite MODE``: ``prf`` needs the index (a ChunkStore), ``llm`` the generator."""
     if mode == "none":
         return NoRewriter()
     if mode == "prf":

@@ -22,7 +22,7 @@ from collections import Counter
 from typing import Any
 
 from ragengine.errors import InvalidInput
-from ragengine.index.store import LoadedIndex
+from ragengine.index.base import ChunkStore
 from ragengine.rewrite.base import Rewrite
 from ragengine.text import STOPWORDS
 
@@ -43,7 +43,7 @@ class PRFRewriter:
 
     name = "prf"
 
-    def __init__(self, index: LoadedIndex, *, fb_docs: int = 5, fb_terms: int = 8, orig_weight: float = 0.5) -> None:
+    def __init__(self, index: ChunkStore, *, fb_docs: int = 5, fb_terms: int = 8, orig_weight: float = 0.5) -> None:
         for nm, v in (("fb_docs", fb_docs), ("fb_terms", fb_terms)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise InvalidInput(f"{nm} must be a positive int, got {v!r}")
@@ -52,7 +52,7 @@ class PRFRewriter:
         self.index = index
         self.fb_docs, self.fb_terms, self.orig_weight = fb_docs, fb_terms, float(orig_weight)
         self._df: Counter[str] | None = None
-        self._stem: Any = getattr(index.bm25, "stemmer", None)
+        self._stem: Any = index.stemmer
 
     def _stemmed(self, w: str) -> str:
         return str(self._stem.stemWord(w)) if self._stem is not None else w
@@ -68,7 +68,7 @@ class PRFRewriter:
 
     def expansion(self, question: str) -> dict[str, float]:
         """Expansion terms and their RM3 weights (summing to ``1 - orig_weight``), best first."""
-        ids, scores = self.index.bm25.search([question], self.fb_docs)[0]
+        ids, scores = self.index.lexical_search(question, self.fb_docs)
         if ids.size == 0:
             return {}
         total = float(scores.sum()) or 1.0

@@ -3,30 +3,17 @@ HNSW keeps recall@10 >= 0.98 of exact, and a bad URL or unreachable server is a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ragengine.errors import InvalidInput
-from ragengine.index.pg_server import LocalServer, available, start_server
+from ragengine.index.pg_server import LocalServer
 from ragengine.index.pg_vectors import PgVectors, StoreUnavailable, connect, masked
 from ragengine.index.store import LoadedIndex
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    why = available()
-    if why:
-        pytest.skip(f"no PostgreSQL server can start here: {why}")
-    s = start_server()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 def test_the_server_is_real_and_has_pgvector(server: LocalServer) -> None:

@@ -126,6 +126,7 @@ def query_phases(corpus: str, root: Path, res: dict[str, Any]) -> None:
     from ragengine.evaluation.experiments.selection_sets import BUNDLED, DATA
     from ragengine.index.bm25 import BM25Index
     from ragengine.index.dense import DenseIndex
+    from ragengine.index.store import LoadedIndex
 
     if corpus == "smoke":  # the bundled questions: the suite runs where ../shared/data is absent
         qs = [q.question for q in load_squad(BUNDLED / "xquad-en" / "xquad.en.json")][:10]
@@ -143,6 +144,8 @@ def query_phases(corpus: str, root: Path, res: dict[str, Any]) -> None:
         for s, v in ans.cost.to_dict()["stages"].items():
             stages.setdefault(s, []).append(float(v["ms"]))
     idx = engine.index
+    if not isinstance(idx, LoadedIndex):
+        raise TypeError("the perf bench measures local indexes only")
     dense = DenseIndex.build(idx.dense.all_vectors(), "flat")
     bm25 = BM25Index.load(idx.folder)
     enc = engine.embedder

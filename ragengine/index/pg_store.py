@@ -1,0 +1,192 @@
+"""The PostgreSQL + pgvector store: the query side of an index whose versions live in a database.
+
+``PgSource(url, name)`` finds the current version (``pg_versions``) and writes the few files the
+query side loads from files (manifest, term weights, clusters) into a per-version cache folder;
+``open()`` returns a ``PgIndex``, a ``ChunkStore`` whose searches run in the server:
+
+- dense: ``ORDER BY embedding <=> q LIMIT k`` through the HNSW index (``ef_search``, raised to
+  ``k`` when ``k`` is larger, since pgvector returns at most ``ef_search`` rows), or exact
+  (``exact=True``: a sequential scan, identical to FAISS flat);
+- lexical ``bm25`` (default): the question is tokenized as bm25s does and its terms' stored BM25
+  postings are summed in SQL, ranking as the local store does; ``tsvector``: PostgreSQL's own
+  full-text search (``to_tsvector('english')``, an OR of the question's lexemes, ``ts_rank_cd``),
+  which is not BM25 (eval/results/scaleout.md measures the difference).
+
+The chunks and their float16 vectors are also read into the process on open, as the local store
+does (the re-ranker, clusters and selectors need them per candidate): an app server holds about
+1 KB per chunk. Readers follow new versions: ``PgSource.changed()`` is one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragengine.errors import IndexChanged, InvalidInput
+from ragengine.index.bm25 import _bm25s, _stemmer
+from ragengine.index.manifest import Manifest
+from ragengine.index.pg_publish import checkout, read_file
+from ragengine.index.pg_vectors import StoreUnavailable, connect, masked
+from ragengine.index.pg_versions import Current, current, quoted, version_of
+from ragengine.paths import cache_root
+from ragengine.types import Chunk
+
+LEXICAL = ("bm25", "tsvector")
+
+
+def _literal(v: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
+
+
+class PgIndex:
+    """A ``ChunkStore`` over one version schema. Thread-safe: one connection, used under a lock."""
+
+    def __init__(
+        self, url: str, cur: Current, folder: Path, *, lexical: str = "bm25", ef_search: int = 100, exact: bool = False
+    ) -> None:
+        if lexical not in LEXICAL:
+            raise InvalidInput(f"unknown lexical search {lexical!r}; choose one of {', '.join(LEXICAL)}")
+        if isinstance(ef_search, bool) or not isinstance(ef_search, int) or ef_search <= 0:
+            raise InvalidInput(f"ef_search must be a positive int, got {ef_search!r}")
+        self.url, self.current, self.folder = url, cur, folder
+        self.manifest: Manifest = cur.manifest
+        self.lexical, self.ef_search, self.exact = lexical, ef_search, exact
+        self.schema = quoted(cur.schema)
+        self._lock = threading.Lock()
+        self.conn = connect(url, autocommit=True)
+        rows = self.conn.execute(f"SELECT data FROM {self.schema}.chunks ORDER BY row").fetchall()
+        self.chunks: list[Chunk] = [Chunk(**json.loads(r[0])) for r in rows]
+        self.vectors: np.ndarray = np.load(io.BytesIO(read_file(self.conn, cur.schema, "vectors.npy")))
+        self.stemmer: Any = _stemmer()
+
+    def _gone(self, e: Exception) -> IndexChanged:
+        return IndexChanged(f"version {self.current.schema} of index {self.current.name!r} was removed: reopen it")
+
+    def dense_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import psycopg
+
+        try:
+            return self._dense(queries, k)
+        except psycopg.errors.UndefinedTable as e:
+            raise self._gone(e) from e
+
+    def _dense(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(queries, dtype=np.float32)
+        k = min(k, len(self.chunks))
+        scores = np.zeros((len(q), k), np.float32)
+        rows = np.full((len(q), k), -1, np.int64)
+        sql = (
+            f"SELECT row, embedding <=> %s::vector AS d FROM {self.schema}.chunks "
+            "ORDER BY embedding <=> %s::vector LIMIT %s"
+        )
+        with self._lock, self.conn.transaction():
+            if self.exact:
+                self.conn.execute("SET LOCAL enable_indexscan = off")
+            else:
+                self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), k)}")
+            for i, v in enumerate(q):
+                lit = _literal(v)
+                for j, (r, d) in enumerate(self.conn.execute(sql, (lit, lit, k)).fetchall()):
+                    rows[i, j], scores[i, j] = r, 1.0 - float(d)
+        return scores, rows
+
+    def _terms(self, query: str) -> Counter[str]:
+        toks = _bm25s().tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False, return_ids=False)
+        return Counter(str(t) for t in toks[0])
+
+    def lexical_search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.lexical == "tsvector":
+            sql = (
+                f"WITH q AS (SELECT string_agg(quote_literal(l), ' | ')::tsquery AS q "
+                f"FROM unnest(tsvector_to_array(to_tsvector('english', %s))) AS l) "
+                f"SELECT c.row, ts_rank_cd(c.tsv, q.q) AS s FROM {self.schema}.chunks c, q "
+                "WHERE q.q IS NOT NULL AND c.tsv @@ q.q ORDER BY s DESC, c.row LIMIT %s"
+            )
+            args: tuple[Any, ...] = (query.replace("\x00", " "), k)
+        else:
+            terms = self._terms(query)
+            if not terms:
+                return np.zeros(0, np.int64), np.zeros(0, np.float32)
+            sql = (
+                f"SELECT p.row, sum(p.score * q.w) AS s FROM {self.schema}.postings p "
+                "JOIN unnest(%s::text[], %s::real[]) AS q(term, w) ON p.term = q.term "
+                "GROUP BY p.row ORDER BY s DESC, p.row LIMIT %s"
+            )
+            args = (list(terms), [float(w) for w in terms.values()], k)
+        import psycopg
+
+        try:
+            with self._lock:
+                got = self.conn.execute(sql, args).fetchall()
+        except psycopg.errors.UndefinedTable as e:
+            raise self._gone(e) from e
+        rows = np.asarray([r for r, s in got if s > 0], dtype=np.int64)
+        return rows, np.asarray([s for _, s in got if s > 0], dtype=np.float32)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class PgSource:
+    """Index ``name`` in the database at ``url``: its current version, cache folder and ``PgIndex``.
+
+    ``options``: ``lexical`` ("bm25" or "tsvector"), ``ef_search`` (HNSW search breadth), ``exact``
+    (exact dense search), ``poll_s`` (how often a reader checks for a new version; 0 = every ask).
+    """
+
+    def __init__(self, url: str, name: str, *, poll_s: float = 1.0, **options: Any) -> None:
+        unknown = sorted(set(options) - {"lexical", "ef_search", "exact"})
+        if unknown:
+            raise InvalidInput(f"unknown store option {unknown[0]!r}; options: lexical, ef_search, exact, poll_s")
+        self.url, self.name, self.poll_s, self.options = url, name, float(poll_s), options
+        self._conn = connect(url, autocommit=True)
+        self.current = current(self._conn, name, url)
+        self._checked = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{masked(self.url)}#{self.name}"
+
+    def folder(self) -> Path:
+        """The cache folder of the current version, written (and verified) on first use."""
+        import hashlib
+
+        key = hashlib.sha256(self.url.split("?")[0].encode()).hexdigest()[:12]
+        dest = cache_root() / "pg" / key / self.current.schema
+        if not (dest / "manifest.json").is_file():
+            tmp = dest.with_name(dest.name + f".tmp-{threading.get_ident()}")
+            checkout(self._conn, self.current, tmp, full=False)
+            try:
+                tmp.rename(dest)
+            except OSError:
+                if not (dest / "manifest.json").is_file():
+                    raise
+        return dest
+
+    def open(self) -> PgIndex:
+        return PgIndex(self.url, self.current, self.folder(), **self.options)
+
+    def changed(self, now: float, force: bool = False) -> bool:
+        """Whether a newer version was published (checked at most every ``poll_s`` seconds, unless ``force``)."""
+        if not force and now - self._checked < self.poll_s:
+            return False
+        self._checked = now
+        import psycopg
+
+        try:
+            version = version_of(self._conn, self.name)
+        except psycopg.OperationalError:  # a dropped connection: reconnect once (a typed error if that fails)
+            self._conn = connect(self.url, autocommit=True)
+            version = version_of(self._conn, self.name)
+        if version is None:
+            raise StoreUnavailable(f"index {self.name!r} was deleted from {masked(self.url)}")
+        if version == self.current.version:
+            return False
+        self.current = current(self._conn, self.name, self.url)
+        return True
