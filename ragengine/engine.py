@@ -271,6 +271,7 @@ class Engine:
         build_report: BuildReport | None = None,
         relative_ids: bool = False,
         store: str | None = None,
+        ray: str | bool | None = None,
     ) -> Manifest:
         """Index files, folders or Documents into ``root/name`` atomically; returns the manifest.
 
@@ -281,14 +282,10 @@ class Engine:
         (nothing re-encoded; ``rebuild=True`` encodes all); ``build_report`` receives the counts.
         ``relative_ids``: name files by their path inside the folder given, not the path as given.
         ``store``: build into a database (``postgresql://...``) as a new version of ``name`` instead.
+        ``ray``: encode on a Ray cluster (its address, or True for a local Ray; ``ragengine[ray]``).
         """
         from ragengine.indexing import index_paths
 
-        if store is not None:
-            from ragengine.indexing.remote import in_store
-
-            args = {k: v for k, v in locals().items() if k not in ("store", "root", "in_store", "index_paths")}
-            return in_store(store, name, lambda r: Engine.build_index(**args, root=r), lend=not rebuild)
         return index_paths(
             paths,
             name,
@@ -309,6 +306,8 @@ class Engine:
             rebuild=rebuild,
             build_report=build_report,
             relative_ids=relative_ids,
+            store=store,
+            ray=ray,
         )
 
     def add_documents(

@@ -155,6 +155,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         args.name,
         root=args.root,
         store=args.store,
+        ray=args.ray,
         embedder=args.embedder,
         tokenizer=args.tokenizer,
         chunk_size=args.chunk_size,

@@ -121,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out (img/*)")
     p.add_argument("--rebuild", action="store_true", help="encode everything, even what the existing index could lend")
     p.add_argument(
+        "--ray",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="ADDRESS",
+        help="encode on a Ray cluster (ray://HOST:10001 or auto; no ADDRESS: a local Ray; ragengine[ray])",
+    )
+    p.add_argument(
         "--doc-ids",
         choices=["relative", "path"],
         default="relative",

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragengine.embed.base import Embedder
+from ragengine.errors import InvalidInput
 from ragengine.index.store import TERM_ENCODER
+from ragengine.indexing import distributed
 from ragengine.indexing.progress import Progress
 from ragengine.rerank.sparse import TermMatrix
 
@@ -42,6 +44,8 @@ def encode_texts(
     """Encode ``texts`` once; term weights when ``with_terms`` and the embedder is the term encoder."""
     progress.start_encoding(len(texts))
     try:
+        if distributed.active() is not None:
+            return _on_ray(texts, embedder, with_terms, spans, progress)
         if embedder.id == TERM_ENCODER:
             from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, TermWeighter
 
@@ -63,6 +67,24 @@ def encode_texts(
         return Encoded(vectors, None, sentences)
     finally:
         progress.finish_encoding()
+
+
+def _on_ray(
+    texts: Sequence[str],
+    embedder: Embedder,
+    with_terms: bool,
+    spans: Sequence[Sequence[tuple[int, int]]] | None,
+    progress: Progress,
+) -> Encoded:
+    if embedder.id != TERM_ENCODER:
+        raise InvalidInput(f"indexing on Ray supports the default embedder ({TERM_ENCODER}), not {embedder.id!r}")
+    from ragengine.rerank.term_weights import VOCAB_SIZE
+
+    terms, vectors, sentences = distributed.encode_on_ray(
+        texts, spans, batch=BATCH, dim=embedder.dim, n_cols=VOCAB_SIZE
+    )
+    progress.encoded(len(texts))
+    return Encoded(vectors, terms if with_terms else None, sentences)
 
 
 def _split_rows(flat: np.ndarray, counts: list[int]) -> list[np.ndarray]:

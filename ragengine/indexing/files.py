@@ -55,12 +55,26 @@ def index_paths(
     rebuild: bool = False,
     build_report: BuildReport | None = None,
     relative_ids: bool = False,
+    store: str | None = None,
+    ray: str | bool | None = None,
 ) -> Manifest:
     """Load files and folders (or take Documents), then ``build_index`` them into ``root/name``.
 
     ``include`` / ``exclude``: glob patterns over the files of the folders given (``*.md``, ``img/*``).
     ``relative_ids``: documents named by their path inside the folder given (``iter_documents``).
+    ``store``: build into a database store as a new version instead (``remote.in_store``);
+    ``ray``: run the encoder pass on Ray (an address, or True for a local Ray; ``distributed``).
     """
+    if ray or store:
+        args = {k: v for k, v in locals().items() if k not in ("ray", "store", "root")}
+        if ray:
+            from ragengine.indexing.distributed import on_ray
+
+            with on_ray(None if ray is True else str(ray)):
+                return index_paths(**args, root=root, store=store)
+        from ragengine.indexing.remote import in_store
+
+        return in_store(store or "", name, lambda r: index_paths(**args, root=r), lend=not rebuild)
     chunker = Chunker(get_token_counter(tokenizer), chunk_size, chunk_overlap)
     docs, sources = _documents(paths, text_field, report, include, exclude, relative_ids)
     return build_index(

@@ -20,7 +20,6 @@ from ragengine.index.pg_server import LocalServer
 from ragengine.index.pg_vectors import StoreUnavailable, connect
 from ragengine.index.pg_versions import prefix
 from ragengine.index.store import LoadedIndex
-
 from tests.conftest import XQUAD, tiny_docs
 
 pytestmark = pytest.mark.postgres

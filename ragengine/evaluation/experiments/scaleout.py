@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--indexes", type=Path, default=Path("indexes"))
     p.add_argument("--out", type=Path, default=Path("eval/results/scaleout"))
     p.add_argument("--smoke", action="store_true", help="2,000 random unit vectors and 20 queries (a quick check)")
+    p.add_argument(
+        "--part",
+        choices=("all", "vectors", "store", "ray"),
+        default="all",
+        help="run one part and keep the other's figures from the existing report's JSON",
+    )
+    p.add_argument("--store-questions", type=int, default=1000, help="SQuAD questions for the store part")
     return p
 
 
@@ -182,18 +189,42 @@ def render(doc: dict[str, Any]) -> str:
     out += table(
         ["clients", "queries", "queries/s"], [[c["clients"], c["queries"], c["qps"]] for c in r["concurrency"]]
     )
-    out += [
-        "",
-        "Not measured here yet: the PostgreSQL chunk store behind the engine (build, open, ask through it), "
-        "`ts_rank_cd` against BM25, and Ray-distributed indexing.",
-        "",
-    ]
+    if r.get("store"):
+        from ragengine.evaluation.experiments.scaleout_store import render_store
+
+        out += ["", *render_store(r["store"])]
+    if r.get("ray"):
+        from ragengine.evaluation.experiments.scaleout_ray import render_ray
+
+        out += ["", *render_ray(r["ray"])]
+    out.append("")
     return "\n".join(out)
+
+
+def run_store_part(a: argparse.Namespace) -> dict[str, Any]:
+    from ragengine.evaluation.experiments.scaleout_store import run_store
+    from ragengine.index.pg_server import start_server
+
+    server = start_server()
+    try:
+        indexes = a.out.parent / "indexes" if a.smoke else a.indexes
+        return run_store(server.url, indexes, a.store_questions, a.smoke)
+    finally:
+        server.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     a = _parser().parse_args(argv)
-    result = run(a)
+    old = a.out.with_suffix(".json")
+    result = json.loads(old.read_text(encoding="utf-8"))["result"] if a.part != "all" and old.is_file() else {}
+    if a.part in ("all", "vectors"):
+        result.update(run(a))
+    if a.part in ("all", "store"):
+        result["store"] = run_store_part(a)
+    if a.part in ("all", "ray"):
+        from ragengine.evaluation.experiments.scaleout_ray import run_ray
+
+        result["ray"] = run_ray(a.smoke)
     doc = {
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "ragengine bench scaleout " + " ".join(argv or []),
