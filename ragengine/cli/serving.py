@@ -12,6 +12,12 @@ def add_serve_command(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve indexes over HTTP (OpenAI-compatible chat, /v1/ask, /v1/search)")
     p.add_argument("names", nargs="+", help="index names or folders; each is served under its name")
     p.add_argument("--root", default=None)
+    p.add_argument(
+        "--store",
+        default=os.environ.get("RAGENGINE_STORE") or None,
+        metavar="URL",
+        help="serve indexes held in a database (postgresql://USER@HOST:PORT/DB; default $RAGENGINE_STORE)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--generator", default=None, help="llm, openai, extractive or none (default: llm if installed)")
@@ -48,7 +54,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     opts = {"reader": args.reader} if args.reader else {}
     engines = {}
     for name in args.names:
-        eng = Engine.from_index(name, root=args.root, generator=args.generator, config=config, generator_options=opts)
+        eng = Engine.from_index(
+            name, root=args.root, store=args.store, generator=args.generator, config=config, generator_options=opts
+        )
         engines[eng.manifest.name] = eng.warm_up()
     settings = ServeSettings(args.queue, args.timeout, args.max_body, key, args.budget)
     app = create_app(engines, settings)

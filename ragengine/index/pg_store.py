@@ -44,11 +44,23 @@ def _literal(v: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
+def _num(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
 class PgIndex:
     """A ``ChunkStore`` over one version schema. Thread-safe: one connection, used under a lock."""
 
     def __init__(
-        self, url: str, cur: Current, folder: Path, *, lexical: str = "bm25", ef_search: int = 100, exact: bool = False
+        self,
+        url: str,
+        cur: Current,
+        folder: Path,
+        *,
+        lexical: str = "bm25",
+        ef_search: int = 100,
+        exact: bool = False,
+        fusion: str = "client",
     ) -> None:
         if lexical not in LEXICAL:
             raise InvalidInput(f"unknown lexical search {lexical!r}; choose one of {', '.join(LEXICAL)}")
@@ -56,7 +68,9 @@ class PgIndex:
             raise InvalidInput(f"ef_search must be a positive int, got {ef_search!r}")
         self.url, self.current, self.folder = url, cur, folder
         self.manifest: Manifest = cur.manifest
-        self.lexical, self.ef_search, self.exact = lexical, ef_search, exact
+        if fusion not in ("client", "sql"):
+            raise InvalidInput(f"fusion must be 'client' (RRF in the retriever) or 'sql' (one query), got {fusion!r}")
+        self.lexical, self.ef_search, self.exact, self.fusion = lexical, ef_search, exact, fusion
         self.schema = quoted(cur.schema)
         self._lock = threading.Lock()
         self.conn = connect(url, autocommit=True)
@@ -129,8 +143,84 @@ class PgIndex:
         rows = np.asarray([r for r, s in got if s > 0], dtype=np.int64)
         return rows, np.asarray([s for _, s in got if s > 0], dtype=np.float32)
 
+    def fused_search(
+        self, query: str, qvec: np.ndarray, depth: int, k: int, rrf_k: int
+    ) -> list[tuple[int, float, float | None, float | None]] | None:
+        """With ``fusion="sql"``: RRF of the BM25 and dense top-``depth`` lists in one SQL statement,
+        as (row, rrf, bm25, cosine), best first, ties broken as ``retrieve.fusion.rrf`` does (first
+        seen, BM25 list first); None otherwise (the retriever then fuses the two lists itself)."""
+        if self.fusion != "sql" or self.lexical != "bm25":
+            return None
+        import psycopg
+
+        terms = self._terms(query)
+        lit = _literal(np.asarray(qvec, np.float32))
+        s = self.schema
+        sql = f"""
+            WITH l AS (
+                SELECT row, sc, row_number() OVER (ORDER BY sc DESC, row) AS r FROM (
+                    SELECT p.row, sum(p.score * q.w) AS sc FROM {s}.postings p
+                    JOIN unnest(%(terms)s::text[], %(w)s::real[]) AS q(term, w) ON p.term = q.term
+                    GROUP BY p.row ORDER BY sc DESC, p.row LIMIT %(depth)s) x WHERE sc > 0),
+            d AS (
+                SELECT row, 1 - dist AS sim, row_number() OVER (ORDER BY dist) AS r FROM (
+                    SELECT row, embedding <=> %(q)s::vector AS dist FROM {s}.chunks
+                    ORDER BY embedding <=> %(q)s::vector LIMIT %(depth)s) y)
+            SELECT coalesce(l.row, d.row), coalesce(1.0 / (%(k)s + l.r), 0) + coalesce(1.0 / (%(k)s + d.r), 0) AS f,
+                   l.sc, d.sim
+            FROM l FULL OUTER JOIN d ON l.row = d.row
+            ORDER BY f DESC, (l.r IS NULL), coalesce(l.r, d.r) LIMIT %(limit)s"""
+        args = {
+            "terms": list(terms),
+            "w": [float(v) for v in terms.values()],
+            "q": lit,
+            "depth": depth,
+            "k": rrf_k,
+            "limit": k,
+        }
+        try:
+            with self._lock, self.conn.transaction():
+                if self.exact:
+                    self.conn.execute("SET LOCAL enable_indexscan = off")
+                else:
+                    self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), depth)}")
+                got = self.conn.execute(sql, args).fetchall()
+        except psycopg.errors.UndefinedTable as e:
+            raise self._gone(e) from e
+        return [
+            (int(r), float(f), None if b is None else float(b), None if d is None else float(d)) for r, f, b, d in got
+        ]
+
     def close(self) -> None:
         self.conn.close()
+
+
+_OPTION_TYPES: dict[str, Any] = {
+    "ef_search": int,
+    "lexical": str,
+    "exact": lambda v: v in ("1", "true", "on"),
+    "poll_s": float,
+}
+
+
+def split_options(url: str) -> tuple[str, dict[str, Any]]:
+    """ragengine's own settings carried in the URL's query (``?ef_search=200&lexical=tsvector``), taken
+    out so that libpq sees only its own parameters (``sslmode``, ``application_name``, ...)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    if not isinstance(url, str) or "?" not in url:
+        return url, {}
+    parts = urlsplit(url)
+    mine, rest = {}, []
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if k in _OPTION_TYPES:
+            try:
+                mine[k] = _OPTION_TYPES[k](v)
+            except ValueError as e:
+                raise InvalidInput(f"store URL option {k}={v!r} is not valid ({e})") from e
+        else:
+            rest.append((k, v))
+    return urlunsplit(parts._replace(query=urlencode(rest))), mine
 
 
 class PgSource:
@@ -141,10 +231,15 @@ class PgSource:
     """
 
     def __init__(self, url: str, name: str, *, poll_s: float = 1.0, **options: Any) -> None:
-        unknown = sorted(set(options) - {"lexical", "ef_search", "exact"})
+        url, in_url = split_options(url)
+        options = {**in_url, **options}
+        poll_s = float(options.pop("poll_s", poll_s))
+        unknown = sorted(set(options) - {"lexical", "ef_search", "exact", "fusion"})
         if unknown:
-            raise InvalidInput(f"unknown store option {unknown[0]!r}; options: lexical, ef_search, exact, poll_s")
-        self.url, self.name, self.poll_s, self.options = url, name, float(poll_s), options
+            raise InvalidInput(
+                f"unknown store option {unknown[0]!r}; options: lexical, ef_search, exact, fusion, poll_s"
+            )
+        self.url, self.name, self.poll_s, self.options = url, name, poll_s, options
         self._conn = connect(url, autocommit=True)
         self.current = current(self._conn, name, url)
         self._checked = 0.0

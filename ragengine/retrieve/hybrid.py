@@ -40,6 +40,12 @@ class HybridRetriever:
         if k <= 0:
             raise InvalidInput(f"k must be > 0, got {k}")
         depth = max(self.depth, k)
+        in_store = getattr(self.index, "fused_search", None) if self.mode == "hybrid" else None
+        if in_store is not None:
+            qv = np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+            got = in_store(query, qv, depth, k, self.rrf_k)
+            if got is not None:  # the store fused both lists in one query
+                return self._from_fused(got, qv)
         lists: list[list[int]] = []
         bm25_scores: dict[int, float] = {}
         dense_scores: dict[int, float] = {}
@@ -68,6 +74,21 @@ class HybridRetriever:
             None if qvec is None else np.asarray(qvec, dtype=np.float32),
             {"bm25_hits": len(bm25_scores), "dense_hits": len(dense_scores)},
         )
+
+    def _from_fused(self, got: list[tuple[int, float, float | None, float | None]], qvec: np.ndarray) -> Retrieved:
+        cands = []
+        for rank, (i, s, bm25, dense) in enumerate(got):
+            ev = {
+                "rrf": s,
+                **({"bm25": bm25} if bm25 is not None else {}),
+                **({"dense": dense} if dense is not None else {}),
+            }
+            cands.append(Candidate(self.index.chunks[i], s, rank, ev))
+        hits = {
+            "bm25_hits": sum(b is not None for _, _, b, _ in got),
+            "dense_hits": sum(d is not None for *_, d in got),
+        }
+        return Retrieved(cands, qvec, {**hits, "fused_in_store": 1})
 
     def chunk_vectors(self, candidates: list[Candidate]) -> np.ndarray:
         """The stored (float16) vectors of the candidates, as float32 rows in candidate order."""

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ragengine import Answer, Budget, Document, Engine
-from ragengine.errors import IndexMismatch, IndexNotFound
+from ragengine.errors import IndexMismatch, IndexNotFound, InvalidInput
 from ragengine.index.pg_server import LocalServer
 from ragengine.index.pg_vectors import StoreUnavailable, connect
 from ragengine.index.pg_versions import prefix
@@ -200,3 +200,34 @@ def test_cli_push_ask_and_info_through_the_store(pushed: str, demo_index: Path) 
     assert info["name"] == "demo-cli" and info["store"].endswith("#demo-cli") and "path" not in info
     out = cli("ask", "demo-cli", "x", "--store", "postgresql://u:pw@127.0.0.1:1/db", "--generator", "none")
     assert out.returncode == 2 and "pw" not in out.stderr and out.stderr.startswith("error: cannot connect")
+
+
+def test_connection_settings_come_from_pg_variables_and_options_from_the_url(
+    pushed: str, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for k, v in {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(server.port),
+        "PGUSER": "postgres",
+        "PGDATABASE": "postgres",
+    }.items():
+        monkeypatch.setenv(k, v)
+    assert Engine.from_index("demo", store="postgresql://", generator="none").manifest.name == "demo"
+    url = pushed + "?ef_search=300&lexical=tsvector&application_name=ragengine-test"
+    idx = Engine.from_index("demo", store=url, generator="none").index
+    assert (idx.ef_search, idx.lexical) == (300, "tsvector")  # type: ignore[attr-defined]
+    with connect(pushed) as conn:
+        names = {r[0] for r in conn.execute("SELECT application_name FROM pg_stat_activity").fetchall()}
+    assert "ragengine-test" in names  # libpq's own parameters pass through
+    with pytest.raises(InvalidInput, match="ef_search='many'"):
+        Engine.from_index("demo", store=pushed + "?ef_search=many", generator="none")
+
+
+def test_one_sql_query_fuses_as_the_retriever_does(pushed: str) -> None:
+    client = Engine.from_index("demo", store=pushed, store_options={"exact": True}, generator="none")
+    sql = Engine.from_index("demo", store=pushed, store_options={"exact": True, "fusion": "sql"}, generator="none")
+    for q in _questions(30):
+        a, b = client.retrieve(q), sql.retrieve(q)
+        assert b.stats.get("fused_in_store") == 1
+        assert np.allclose([c.score for c in a.candidates], [c.score for c in b.candidates])
+        assert [c.chunk.chunk_id for c in a.candidates][:10] == [c.chunk.chunk_id for c in b.candidates][:10]
