@@ -54,12 +54,19 @@ def _as_user() -> list[str]:
         return []
     if shutil.which("runuser") is None:
         raise ServerUnavailable("running as root without runuser: PostgreSQL refuses to run as root")
-    try:
-        import pwd
+    import pwd
 
+    try:
         pwd.getpwnam("postgres")
-    except KeyError as e:
-        raise ServerUnavailable("running as root and there is no 'postgres' user to run the server as") from e
+    except KeyError:  # a fresh machine without PostgreSQL's packages: make the system user the server runs as
+        made = shutil.which("useradd") and subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"],
+            capture_output=True,
+            timeout=30,
+        )
+        if not made or made.returncode != 0:
+            why = "running as root, no 'postgres' user to run the server as, and useradd failed"
+            raise ServerUnavailable(why) from None
     return ["runuser", "-u", "postgres", "--"]
 
 

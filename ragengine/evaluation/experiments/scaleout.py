@@ -165,10 +165,12 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
 
 def render(doc: dict[str, Any]) -> str:
     r = doc["result"]
+    run_of = r.get("vectors_run", {"command": doc["command"], "created": doc["created"]})
     out = [
-        "# Scale-out, vector side: pgvector HNSW against FAISS on the same real vectors",
+        "# Scale-out: pgvector against FAISS, the engine over PostgreSQL, and indexing on Ray",
         "",
-        f"`{doc['command']}` on {doc['cpus']} CPUs, {doc['created']}: {r['vectors']:,} distinct vectors "
+        f"Each part names the run that measured it; {doc['cpus']} CPUs. Vectors: `{run_of['command']}`, "
+        f"{run_of['created']}: {r['vectors']:,} distinct vectors "
         f"({r['dim']}-d) from {', '.join(r['sources'])}; {r['queries']} queries "
         f"({r.get('query_source', 'SQuAD dev questions, embedded')}); "
         "ground truth FAISS flat. The PostgreSQL server is a local throwaway one (fsync off) on the same cores.",
@@ -192,11 +194,11 @@ def render(doc: dict[str, Any]) -> str:
     if r.get("store"):
         from ragengine.evaluation.experiments.scaleout_store import render_store
 
-        out += ["", *render_store(r["store"])]
+        out += ["", *render_store(r["store"], r.get("store_run"))]
     if r.get("ray"):
         from ragengine.evaluation.experiments.scaleout_ray import render_ray
 
-        out += ["", *render_ray(r["ray"])]
+        out += ["", *render_ray(r["ray"], r.get("ray_run"))]
     out.append("")
     return "\n".join(out)
 
@@ -217,14 +219,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     old = a.out.with_suffix(".json")
     result = json.loads(old.read_text(encoding="utf-8"))["result"] if a.part != "all" and old.is_file() else {}
+    stamp = {
+        "command": "ragengine bench scaleout " + " ".join(argv or []),
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     if a.part in ("all", "vectors"):
-        result.update(run(a))
+        result.update(run(a), vectors_run=stamp)
     if a.part in ("all", "store"):
-        result["store"] = run_store_part(a)
+        result.update(store=run_store_part(a), store_run=stamp)
     if a.part in ("all", "ray"):
         from ragengine.evaluation.experiments.scaleout_ray import run_ray
 
-        result["ray"] = run_ray(a.smoke)
+        result.update(ray=run_ray(a.smoke), ray_run=stamp)
     doc = {
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "ragengine bench scaleout " + " ".join(argv or []),

@@ -110,11 +110,12 @@ def run_store(url: str, indexes: Path, questions: int, smoke: bool) -> dict[str,
     return {"squad": squad(url, indexes, 20 if smoke else questions, smoke), "scifact": scifact(url, indexes, smoke)}
 
 
-def render_store(r: dict[str, Any]) -> list[str]:
+def render_store(r: dict[str, Any], run: dict[str, str] | None = None) -> list[str]:
     sq = r["squad"]
     out = [
         "## The engine over the PostgreSQL store (same index, same questions)",
         "",
+        *([f"`{run['command']}`, {run['created']}.", ""] if run else []),
         f"SQuAD v1.1 dev report half, {sq['questions']} questions, {sq['chunks']:,} chunks (pushed in "
         f"{sq['push_s']} s); default strategy, no generation. *same*: selected context identical to the "
         "local store's.",
