@@ -11,7 +11,8 @@ differently across actors). ``address`` is a Ray cluster address (``ray://HOST:1
 
 Cost: Ray's start (seconds locally) and one copy of the texts and results through its object
 store. On 2 cores there is no real speed-up (measured 1.09x: two one-thread actors against one
-process with two ONNX threads); the gain is the worker count of a real cluster (``eval/results/scaleout.md`` gives the per-worker rate).
+process with two ONNX threads); the gain is the worker count of a real cluster
+(``eval/results/scaleout.md`` gives the per-worker rate).
 """
 
 from __future__ import annotations

@@ -66,6 +66,13 @@ def real_vectors(folder: Path, limit: int) -> tuple[np.ndarray, list[str]]:
     rng = np.random.default_rng(0)
     if len(x) > limit:
         x = x[rng.choice(len(x), limit, replace=False)]
+    elif len(x) < limit:  # too few real vectors: fill up with draws from a Gaussian fitted to them
+        fill = rng.multivariate_normal(x.mean(axis=0), np.cov(x, rowvar=False), limit - len(x), method="cholesky")
+        fill /= np.linalg.norm(fill, axis=1, keepdims=True)
+        names.append(
+            f"{len(fill):,} synthetic: a Gaussian fitted to the real vectors' mean and covariance, unit-normed"
+        )
+        x = np.concatenate([x, fill.astype(np.float32)])
     return np.ascontiguousarray(x, dtype=np.float32), names
 
 
