@@ -27,6 +27,10 @@ def _engine(args: argparse.Namespace) -> Any:
         opts = {"base_url": args.base_url, "model": args.model}
         if args.tokenizer:
             opts["tokenizer"] = args.tokenizer
+    if args.copy_span:
+        if args.generator not in (None, "llm"):
+            raise InvalidInput(f"--copy-span constrains the local reader (--generator llm), not {args.generator!r}")
+        args.generator, opts = "llm", {**opts, "copy_span": True}
     strategy = args.strategy or ("evidence" if args.evidence == "auto" else "greedy")
     config = EngineConfig(
         strategy=strategy,

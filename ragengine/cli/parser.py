@@ -57,6 +57,11 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
         help="the llm generator's model (default: the most accurate installed: qwen-1.5b, qwen-0.5b, smollm2)",
     )
     p.add_argument(
+        "--copy-span",
+        action="store_true",
+        help="the local reader may only copy text from the selected context (no answer can contradict it)",
+    )
+    p.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default=None,
