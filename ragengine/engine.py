@@ -215,8 +215,12 @@ class Engine:
         return push(resolve_index_dir(name_or_path, root), store, name or None)
 
     @staticmethod
-    def list_indexes(root: str | Path | None = None) -> list[str]:
-        """Names of the indexes under ``root`` (default ./indexes or $RAGENGINE_INDEXES)."""
+    def list_indexes(root: str | Path | None = None, *, store: str | None = None) -> list[str]:
+        """Names of the indexes under ``root`` (default ./indexes or $RAGENGINE_INDEXES), or in ``store``."""
+        if store is not None:
+            from ragengine.index.pg_store import store_names
+
+            return store_names(store)
         return list_indexes(root)
 
     def corpus_stats(self) -> dict[str, Any]:

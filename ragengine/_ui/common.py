@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any, cast
 
 import streamlit as st
@@ -20,8 +22,19 @@ def local_generators() -> tuple[str, ...]:
 
 
 def root() -> str:
-    """The index root, read on every run (``$RAGENGINE_INDEXES`` or ``./indexes``)."""
-    return str(index_root())
+    """Where indexes live, read on every run: a database store (``$RAGENGINE_STORE``, set by
+    ``ragengine ui --store URL``) or the index folder (``$RAGENGINE_INDEXES`` or ``./indexes``)."""
+    return os.environ.get("RAGENGINE_STORE") or str(index_root())
+
+
+def where(root: str) -> dict[str, Any]:
+    """``Engine`` keyword arguments for ``root``: ``store=`` for a database URL, else ``root=``."""
+    return {"store": root} if root.startswith(("postgresql://", "postgres://")) else {"root": root}
+
+
+def label(root: str) -> str:
+    """``root`` for people (a store URL with its password masked)."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", root) if "://" in root else root + "/"
 
 
 @st.cache_resource(show_spinner="Loading index and models...")
@@ -37,7 +50,7 @@ def get_engine(
     """One engine per setting: the index and models load once per server, and stage variants share them."""
     if (clusters, rewrite, cache) == ("auto", "none", False):
         return Engine.from_index(
-            name, root=root, generator=generator, config=EngineConfig(retrieval=cast(RetrievalMode, retrieval))
+            name, **where(root), generator=generator, config=EngineConfig(retrieval=cast(RetrievalMode, retrieval))
         )
     return get_engine(name, root, generator, retrieval).with_config(clusters=clusters, rewrite=rewrite, cache=cache)
 
@@ -47,12 +60,14 @@ def fail(e: Exception) -> None:
 
 
 def pick_index(key: str) -> str | None:
-    names = Engine.list_indexes(root())
+    names = Engine.list_indexes(**where(root()))
     wanted = st.session_state.get("index_arg")
     if wanted and wanted not in names:
-        st.error(f"No index named {wanted!r} in {root()}/. Build one on the Index page or with `ragengine index`.")
+        st.error(
+            f"No index named {wanted!r} in {label(root())}. Build one on the Index page or with `ragengine index`."
+        )
     if not names:
-        st.info(f"No index in {root()}/ yet: build one on the Index page.")
+        st.info(f"No index in {label(root())} yet: build one on the Index page.")
         return None
     default = names.index(wanted) if wanted in names else 0
     return str(st.selectbox("Index", names, index=default, key=key))

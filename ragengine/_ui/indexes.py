@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from ragengine import Engine, LoadReport
-from ragengine._ui.common import fail, get_engine, pick_index, root
+from ragengine._ui.common import fail, get_engine, pick_index, root, where
 from ragengine.config import MAX_UPLOAD_MB
 from ragengine.errors import RagEngineError
 
@@ -175,7 +175,7 @@ def build_from_uploads(files: list[Any], name: str, chunk: int, clusters: bool =
             m = Engine.build_index(
                 [tmp],
                 name,
-                root=root(),
+                **where(root()),
                 chunk_size=chunk,
                 chunk_overlap=min(16, chunk // 4),
                 report=report,

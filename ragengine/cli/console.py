@@ -39,6 +39,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         env["RAGENGINE_UI_INDEX"] = args.index
     if args.root:
         env["RAGENGINE_INDEXES"] = str(args.root)
+    if getattr(args, "store", None):
+        env["RAGENGINE_STORE"] = str(args.store)
     cmd = [
         sys.executable,
         "-m",

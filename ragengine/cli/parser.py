@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="serve the Streamlit console on 127.0.0.1")
     p.add_argument("--index", default=None, help="index to open first")
     p.add_argument("--root", default=None)
+    _add_store(p)
     p.add_argument("--port", type=int, default=8501)
 
     p = sub.add_parser("search", help="ranked candidates (chunk_id, doc_id, score), no selection or generation")

@@ -33,7 +33,7 @@ from ragengine.index.bm25 import _bm25s, _stemmer
 from ragengine.index.manifest import Manifest
 from ragengine.index.pg_publish import checkout, read_file
 from ragengine.index.pg_vectors import StoreUnavailable, connect, masked
-from ragengine.index.pg_versions import Current, current, quoted, version_of
+from ragengine.index.pg_versions import Current, current, list_names, quoted, version_of
 from ragengine.paths import cache_root
 from ragengine.types import Chunk
 
@@ -285,3 +285,9 @@ class PgSource:
             return False
         self.current = current(self._conn, self.name, self.url)
         return True
+
+
+def store_names(url: str) -> list[str]:
+    """The names of the indexes a database holds (none when it holds no ragengine index yet)."""
+    with connect(split_options(url)[0], autocommit=True) as conn:
+        return list_names(conn)
