@@ -34,6 +34,7 @@ from ragengine.index.bm25 import BM25Index
 from ragengine.index.chunk_store import CHUNKS
 from ragengine.index.dense import DenseIndex
 from ragengine.index.manifest import MANIFEST, Manifest
+from ragengine.index.pg_vectors import literal
 from ragengine.index.pg_versions import Current, new_schema, quoted, switch, writer
 from ragengine.index.publish import failpoint
 from ragengine.paths import sha256_file
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 PART = 32 << 20
 SEARCHABLE = (CHUNKS, "vectors.npy", "dense.faiss")
 """Files the query side reads from the tables, not from ``files`` (with everything under ``bm25/``)."""
-
-
-def _literal(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
 def _postings(folder: Path) -> Iterator[tuple[str, int, float]]:
@@ -87,7 +84,7 @@ def _copy_rows(conn: Any, schema: str, folder: Path, vectors: np.ndarray, manife
             for row, line in enumerate(f):
                 c = json.loads(line)
                 text = str(c["text"]).replace("\x00", " ")
-                cp.write_row((row, c["chunk_id"], c["doc_id"], text, line.rstrip("\n"), _literal(vectors[row])))
+                cp.write_row((row, c["chunk_id"], c["doc_id"], text, line.rstrip("\n"), literal(vectors[row])))
                 n += 1
         with cur.copy(f"COPY {s}.postings (term, row, score) FROM STDIN") as cp:
             for posting in _postings(folder):

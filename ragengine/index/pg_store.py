@@ -32,16 +32,12 @@ from ragengine.errors import IndexChanged, InvalidInput
 from ragengine.index.bm25 import _bm25s, _stemmer
 from ragengine.index.manifest import Manifest
 from ragengine.index.pg_publish import checkout, read_file
-from ragengine.index.pg_vectors import StoreUnavailable, connect, masked
+from ragengine.index.pg_vectors import StoreUnavailable, connect, literal, masked
 from ragengine.index.pg_versions import Current, current, list_names, quoted, version_of
 from ragengine.paths import cache_root
 from ragengine.types import Chunk
 
 LEXICAL = ("bm25", "tsvector")
-
-
-def _literal(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
 def _num(x: Any) -> float | None:
@@ -105,7 +101,7 @@ class PgIndex:
             else:
                 self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), k)}")
             for i, v in enumerate(q):
-                lit = _literal(v)
+                lit = literal(v)
                 for j, (r, d) in enumerate(self.conn.execute(sql, (lit, lit, k)).fetchall()):
                     rows[i, j], scores[i, j] = r, 1.0 - float(d)
         return scores, rows
@@ -154,7 +150,7 @@ class PgIndex:
         import psycopg
 
         terms = self._terms(query)
-        lit = _literal(np.asarray(qvec, np.float32))
+        lit = literal(np.asarray(qvec, np.float32))
         s = self.schema
         sql = f"""
             WITH l AS (

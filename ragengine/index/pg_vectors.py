@@ -43,8 +43,9 @@ def connect(url: str, **kwargs: Any) -> Any:
         raise StoreUnavailable(f"cannot connect to {masked(url)}: {first}") from e
 
 
-def _literal(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.7g}" for x in v) + "]"
+def literal(v: np.ndarray) -> str:
+    """A vector as pgvector's text form, with the 9 significant digits that round-trip a float32 exactly."""
+    return "[" + ",".join(f"{x:.9g}" for x in v) + "]"
 
 
 class PgVectors:
@@ -67,7 +68,7 @@ class PgVectors:
         c.execute(f"CREATE TABLE {t} (row integer PRIMARY KEY, embedding {kind}({self.dim}) NOT NULL)")
         with c.cursor() as cur, cur.copy(f"COPY {t} (row, embedding) FROM STDIN") as cp:
             for i, v in enumerate(x):
-                cp.write_row((i, _literal(v)))
+                cp.write_row((i, literal(v)))
         t0 = time.perf_counter()
         ops = "halfvec_cosine_ops" if kind == "halfvec" else "vector_cosine_ops"
         c.execute("SET maintenance_work_mem = '512MB'")
@@ -96,7 +97,7 @@ class PgVectors:
             dist = f"embedding <=> %s::{kind}"
             sql = f"SELECT row, {dist} AS d FROM {self.table} ORDER BY {dist} LIMIT %s"
             for i, q in enumerate(np.asarray(queries, dtype=np.float32)):
-                lit = _literal(q)
+                lit = literal(q)
                 got = cur.execute(sql, (lit, lit, k)).fetchall()
                 for j, (r, d) in enumerate(got):
                     rows[i, j], scores[i, j] = r, 1.0 - float(d)
