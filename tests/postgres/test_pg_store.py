@@ -101,8 +101,8 @@ def _docs(tag: str, n: int) -> list[Document]:
     return [Document(f"{tag}-{i}", f"document {tag} number {i} talks about topic {i % 3} " * 3) for i in range(n)]
 
 
-def test_rebuilds_switch_atomically_under_a_concurrent_reader(server: LocalServer) -> None:
-    Engine.build_index(_docs("v0", 6), "live", store=server.url, **TINY)
+def test_rebuilds_and_adds_switch_atomically_under_a_concurrent_reader(server: LocalServer) -> None:
+    first = Engine.build_index(_docs("v0", 6), "live", store=server.url, **TINY)
     reader = Engine.from_index(
         "live", store=server.url, store_options={"poll_s": 0}, embedder="hash-64", generator="none"
     )
@@ -122,20 +122,23 @@ def test_rebuilds_switch_atomically_under_a_concurrent_reader(server: LocalServe
 
     t = threading.Thread(target=read)
     t.start()
-    versions = {}
+    docs_of = {first.version: {d.doc_id for d in _docs("v0", 6)}}
     try:
         for i in range(1, 4):
             m = Engine.build_index(_docs(f"v{i}", 6 + 3 * i), "live", store=server.url, **TINY)
-            versions[m.version] = m.n_chunks
+            docs_of[m.version] = {d.doc_id for d in _docs(f"v{i}", 6 + 3 * i)}
+        writer = Engine.from_index("live", store=server.url, embedder="hash-64", generator="none")
+        for j in range(2):  # incremental adds while the reader reads
+            writer.add_documents(_docs(f"add{j}", 2))
+            docs_of[writer.manifest.version] = set(writer.documents())
     finally:
         stop.set()
         t.join(60)
     assert not errors, errors
-    assert len({v for v, *_ in seen}) >= 2  # the reader followed the rebuilds
-    for _version, loaded, listed, ids in seen:
+    assert len({v for v, *_ in seen}) >= 3  # the reader followed the rebuilds and the adds
+    for version, loaded, listed, ids in seen:
         assert loaded == listed  # never a half-loaded version
-        tags = {i.split("-")[0] for i in ids}
-        assert len(tags) == 1  # every candidate list comes from one version
+        assert ids <= docs_of[version]  # every candidate list comes from the one version the reader had
     with connect(server.url) as conn:
         schemas = conn.execute(
             "SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix("live"),)
@@ -195,6 +198,9 @@ def test_cli_push_ask_and_info_through_the_store(pushed: str, demo_index: Path) 
     )
     assert out.returncode == 0, out.stderr
     assert "1998" in json.loads(out.stdout)["answer"]
+    out = cli("search", "demo-cli", "When was Sky Digital launched?", "-k", "5", "--store", pushed, "--json")
+    assert out.returncode == 0, out.stderr
+    assert "Sky" in out.stdout
     out = cli("info", "demo-cli", "--store", pushed)
     info = json.loads(out.stdout)
     assert info["name"] == "demo-cli" and info["store"].endswith("#demo-cli") and "path" not in info
