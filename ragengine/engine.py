@@ -90,7 +90,7 @@ class Engine:
     ) -> Engine:
         """Open ``indexes/NAME`` (or a folder path), or index NAME in a database ``store``
         (``postgresql://USER@HOST:PORT/DB``; ``store_options``: ``lexical``, ``ef_search``, ``exact``,
-        ``poll_s``). Raises IndexNotFound / IndexMismatch / StoreUnavailable with the fix."""
+        ``fusion``, ``poll_s``). Raises IndexNotFound / IndexMismatch / StoreUnavailable with the fix."""
         if store is not None:
             from ragengine.index.pg_store import PgSource
 
@@ -106,7 +106,7 @@ class Engine:
     def _follow(self, force: bool = False) -> None:
         """Move to a store's newer version when one was published (a cheap poll, at most every poll_s)."""
         src = self._source
-        if src is not None and (src.changed(time.monotonic(), force) or force):
+        if src is not None and src.changed(time.monotonic(), force):
             self.folder = src.folder()
             self._factory.forget_index(self.folder, src.open)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -56,3 +57,8 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def masked_url(url: str) -> str:
+    """A database URL with any password replaced by ``***`` (for messages, logs and the console)."""
+    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", url)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, cast
 
 import streamlit as st
 
 from ragengine import Engine, EngineConfig, default_generator_name
 from ragengine.config import GENERATORS, RetrievalMode
-from ragengine.paths import index_root
+from ragengine.paths import index_root, masked_url
 
 
 def local_generators() -> tuple[str, ...]:
@@ -34,7 +33,7 @@ def where(root: str) -> dict[str, Any]:
 
 def label(root: str) -> str:
     """``root`` for people (a store URL with its password masked)."""
-    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", root) if "://" in root else root + "/"
+    return masked_url(root) if "://" in root else root + "/"
 
 
 @st.cache_resource(show_spinner="Loading index and models...")

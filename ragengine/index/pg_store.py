@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,7 @@ from ragengine.index.bm25 import _bm25s, _stemmer
 from ragengine.index.manifest import Manifest
 from ragengine.index.pg_publish import checkout, read_file
 from ragengine.index.pg_vectors import StoreUnavailable, connect, literal, masked
-from ragengine.index.pg_versions import Current, current, list_names, quoted, version_of
+from ragengine.index.pg_versions import Current, current, list_names, quoted, schema_of
 from ragengine.paths import cache_root
 from ragengine.types import Chunk
 
@@ -75,18 +79,30 @@ class PgIndex:
         self.vectors: np.ndarray = np.load(io.BytesIO(read_file(self.conn, cur.schema, "vectors.npy")))
         self.stemmer: Any = _stemmer()
 
-    def _gone(self, e: Exception) -> IndexChanged:
-        return IndexChanged(f"version {self.current.schema} of index {self.current.name!r} was removed: reopen it")
-
-    def dense_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    @contextmanager
+    def _reading(self, depth: int = 0) -> Iterator[Any]:
+        """The connection, under the lock; with ``depth``, inside a transaction whose dense-search
+        settings (exact scan, or ``hnsw.ef_search`` raised to ``depth``) hold for it alone. A version
+        dropped under this reader is ``IndexChanged``."""
         import psycopg
 
         try:
-            return self._dense(queries, k)
+            with self._lock:
+                if not depth:
+                    yield self.conn
+                    return
+                with self.conn.transaction():
+                    if self.exact:
+                        self.conn.execute("SET LOCAL enable_indexscan = off")
+                    else:
+                        self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), depth)}")
+                    yield self.conn
         except psycopg.errors.UndefinedTable as e:
-            raise self._gone(e) from e
+            raise IndexChanged(
+                f"version {self.current.schema} of index {self.current.name!r} was removed: reopen it"
+            ) from e
 
-    def _dense(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.asarray(queries, dtype=np.float32)
         k = min(k, len(self.chunks))
         scores = np.zeros((len(q), k), np.float32)
@@ -95,14 +111,10 @@ class PgIndex:
             f"SELECT row, embedding <=> %s::vector AS d FROM {self.schema}.chunks "
             "ORDER BY embedding <=> %s::vector LIMIT %s"
         )
-        with self._lock, self.conn.transaction():
-            if self.exact:
-                self.conn.execute("SET LOCAL enable_indexscan = off")
-            else:
-                self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), k)}")
+        with self._reading(depth=k) as conn:
             for i, v in enumerate(q):
                 lit = literal(v)
-                for j, (r, d) in enumerate(self.conn.execute(sql, (lit, lit, k)).fetchall()):
+                for j, (r, d) in enumerate(conn.execute(sql, (lit, lit, k)).fetchall()):
                     rows[i, j], scores[i, j] = r, 1.0 - float(d)
         return scores, rows
 
@@ -129,13 +141,8 @@ class PgIndex:
                 "GROUP BY p.row ORDER BY s DESC, p.row LIMIT %s"
             )
             args = (list(terms), [float(w) for w in terms.values()], k)
-        import psycopg
-
-        try:
-            with self._lock:
-                got = self.conn.execute(sql, args).fetchall()
-        except psycopg.errors.UndefinedTable as e:
-            raise self._gone(e) from e
+        with self._reading() as conn:
+            got = conn.execute(sql, args).fetchall()
         rows = np.asarray([r for r, s in got if s > 0], dtype=np.int64)
         return rows, np.asarray([s for _, s in got if s > 0], dtype=np.float32)
 
@@ -147,8 +154,6 @@ class PgIndex:
         seen, BM25 list first); None otherwise (the retriever then fuses the two lists itself)."""
         if self.fusion != "sql" or self.lexical != "bm25":
             return None
-        import psycopg
-
         terms = self._terms(query)
         lit = literal(np.asarray(qvec, np.float32))
         s = self.schema
@@ -174,18 +179,9 @@ class PgIndex:
             "k": rrf_k,
             "limit": k,
         }
-        try:
-            with self._lock, self.conn.transaction():
-                if self.exact:
-                    self.conn.execute("SET LOCAL enable_indexscan = off")
-                else:
-                    self.conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), depth)}")
-                got = self.conn.execute(sql, args).fetchall()
-        except psycopg.errors.UndefinedTable as e:
-            raise self._gone(e) from e
-        return [
-            (int(r), float(f), None if b is None else float(b), None if d is None else float(d)) for r, f, b, d in got
-        ]
+        with self._reading(depth=depth) as conn:
+            got = conn.execute(sql, args).fetchall()
+        return [(int(r), float(f), _num(b), _num(d)) for r, f, b, d in got]
 
     def close(self) -> None:
         self.conn.close()
@@ -194,6 +190,7 @@ class PgIndex:
 _OPTION_TYPES: dict[str, Any] = {
     "ef_search": int,
     "lexical": str,
+    "fusion": str,
     "exact": lambda v: v in ("1", "true", "on"),
     "poll_s": float,
 }
@@ -223,7 +220,8 @@ class PgSource:
     """Index ``name`` in the database at ``url``: its current version, cache folder and ``PgIndex``.
 
     ``options``: ``lexical`` ("bm25" or "tsvector"), ``ef_search`` (HNSW search breadth), ``exact``
-    (exact dense search), ``poll_s`` (how often a reader checks for a new version; 0 = every ask).
+    (exact dense search), ``fusion`` ("client" or "sql"), ``poll_s`` (how often a reader checks for a
+    new version; 0 = every ask).
     """
 
     def __init__(self, url: str, name: str, *, poll_s: float = 1.0, **options: Any) -> None:
@@ -251,33 +249,37 @@ class PgSource:
         key = hashlib.sha256(self.url.split("?")[0].encode()).hexdigest()[:12]
         dest = cache_root() / "pg" / key / self.current.schema
         if not (dest / "manifest.json").is_file():
-            tmp = dest.with_name(dest.name + f".tmp-{threading.get_ident()}")
-            checkout(self._conn, self.current, tmp, full=False)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
             try:
+                checkout(self._conn, self.current, tmp, full=False)
                 tmp.rename(dest)
             except OSError:
-                if not (dest / "manifest.json").is_file():
+                if not (dest / "manifest.json").is_file():  # another reader may have written it first
                     raise
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return dest
 
     def open(self) -> PgIndex:
         return PgIndex(self.url, self.current, self.folder(), **self.options)
 
     def changed(self, now: float, force: bool = False) -> bool:
-        """Whether a newer version was published (checked at most every ``poll_s`` seconds, unless ``force``)."""
+        """Whether another version was published (checked at most every ``poll_s`` seconds, unless
+        ``force``): by schema, so a republish of the same content moves readers on too."""
         if not force and now - self._checked < self.poll_s:
             return False
         self._checked = now
         import psycopg
 
         try:
-            version = version_of(self._conn, self.name)
+            schema = schema_of(self._conn, self.name)
         except psycopg.OperationalError:  # a dropped connection: reconnect once (a typed error if that fails)
             self._conn = connect(self.url, autocommit=True)
-            version = version_of(self._conn, self.name)
-        if version is None:
+            schema = schema_of(self._conn, self.name)
+        if schema is None:
             raise StoreUnavailable(f"index {self.name!r} was deleted from {masked(self.url)}")
-        if version == self.current.version:
+        if schema == self.current.schema:
             return False
         self.current = current(self._conn, self.name, self.url)
         return True

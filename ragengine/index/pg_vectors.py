@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ragengine.errors import InvalidInput, RagEngineError
+from ragengine.paths import masked_url
 
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -24,9 +25,7 @@ class StoreUnavailable(RagEngineError, ConnectionError):
     """The PostgreSQL server cannot be reached or refused the connection."""
 
 
-def masked(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
-    return re.sub(r"(postgres(?:ql)?://[^:/@]*:)[^@]*@", r"\1***@", url)
+masked = masked_url
 
 
 def connect(url: str, **kwargs: Any) -> Any:

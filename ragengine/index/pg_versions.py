@@ -91,9 +91,9 @@ def list_names(conn: Any) -> list[str]:
     return [str(r[0]) for r in conn.execute(f"SELECT name FROM {POINTER} ORDER BY name").fetchall()]
 
 
-def version_of(conn: Any, name: str) -> str | None:
-    """The current version id of ``name`` (one indexed lookup: readers poll it), or None."""
-    row = conn.execute(f"SELECT version FROM {POINTER} WHERE name = %s", (name,)).fetchone()
+def schema_of(conn: Any, name: str) -> str | None:
+    """The schema of ``name``'s current version (one indexed lookup: readers poll it), or None."""
+    row = conn.execute(f"SELECT schema FROM {POINTER} WHERE name = %s", (name,)).fetchone()
     return None if row is None else str(row[0])
 
 

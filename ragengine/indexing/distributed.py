@@ -82,12 +82,12 @@ class _Encoder:
 
     def __init__(self) -> None:
         from ragengine.rerank.encoder import TokenEncoder
-        from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, TermWeighter
+        from ragengine.rerank.term_weights import DEFAULT_WEIGHTS, TermWeighter, TermWeights
 
         # one CPU per actor (Ray schedules them so): one ONNX thread, not the single process's two
-        cfg = TermWeighter(DEFAULT_WEIGHTS).weights.config
-        window, overlap = int(cfg.get("window", 256)), int(cfg.get("overlap", 32))
-        self.weighter = TermWeighter(DEFAULT_WEIGHTS, TokenEncoder(window=window, overlap=overlap, threads=1))
+        weights = TermWeights.load(DEFAULT_WEIGHTS)
+        window, overlap = int(weights.config.get("window", 256)), int(weights.config.get("overlap", 32))
+        self.weighter = TermWeighter(weights, TokenEncoder(window=window, overlap=overlap, threads=1))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         t0 = time.perf_counter()

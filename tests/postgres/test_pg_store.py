@@ -222,6 +222,8 @@ def test_connection_settings_come_from_pg_variables_and_options_from_the_url(
     url = pushed + "?ef_search=300&lexical=tsvector&application_name=ragengine-test"
     idx = Engine.from_index("demo", store=url, generator="none").index
     assert (idx.ef_search, idx.lexical) == (300, "tsvector")  # type: ignore[attr-defined]
+    fused = Engine.from_index("demo", store=pushed + "?fusion=sql&exact=1", generator="none").index
+    assert (fused.fusion, fused.exact) == ("sql", True)  # type: ignore[attr-defined]
     with connect(pushed) as conn:
         names = {r[0] for r in conn.execute("SELECT application_name FROM pg_stat_activity").fetchall()}
     assert "ragengine-test" in names  # libpq's own parameters pass through
